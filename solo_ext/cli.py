@@ -1,0 +1,123 @@
+"""The `solo-ext` command.
+
+    solo-ext pretrain --config-path DIR --config-name NAME [key=value ...]   # Hydra, as solo-learn's main_pretrain.py
+    solo-ext linear   --config-path DIR --config-name NAME [key=value ...]   # Hydra, as solo-learn's main_linear.py
+    solo-ext knn --pretrained_checkpoint_dir DIR --dataset custom --train_data_path ... --val_data_path ...
+    solo-ext zoo [--list]                # path of the installed zoo_configs (listing on stderr)
+    solo-ext data digits --out DIR [--overwrite]
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from solo_ext.host import SoloLearnMissingError, require_solo_learn
+
+HYDRA_COMMANDS = ("pretrain", "linear")
+
+
+def zoo_path() -> Path:
+    from importlib.resources import files
+
+    return Path(str(files("solo_ext.zoo")))
+
+
+def _absolute_config_path(argv):
+    """Hydra resolves a relative --config-path against the calling file; users mean their working directory."""
+    fixed = list(argv)
+    for i, arg in enumerate(fixed):
+        if arg in ("--config-path", "-cp") and i + 1 < len(fixed):
+            fixed[i + 1] = os.path.abspath(fixed[i + 1])
+        elif arg.startswith("--config-path="):
+            fixed[i] = "--config-path=" + os.path.abspath(arg.split("=", 1)[1])
+    return fixed
+
+
+def _run_hydra(command: str, argv) -> None:
+    import hydra
+    from omegaconf import DictConfig
+
+    import solo_ext
+
+    solo_ext.register()
+    if command == "pretrain":
+        from solo_ext.launch.pretrain import pretrain as task
+    else:
+        from solo_ext.launch.evaluate import linear as task
+
+    def report(trainer) -> None:
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val_")}
+        if metrics:
+            print("final validation: " + ", ".join(f"{k}={v:.2f}" for k, v in sorted(metrics.items())))
+
+    @hydra.main(version_base="1.2", config_path=None)
+    def main(cfg: DictConfig) -> None:
+        report(task(cfg))
+
+    sys.argv = [f"solo-ext {command}", *_absolute_config_path(argv)]
+    main()
+
+
+def _zoo(argv) -> None:
+    parser = argparse.ArgumentParser(prog="solo-ext zoo", description="Print the installed zoo's path.")
+    parser.add_argument("--list", action="store_true", help="list the configs on stdout instead")
+    args = parser.parse_args(argv)
+    root = zoo_path()
+    configs = sorted(str(p.relative_to(root)) for p in root.rglob("*.yaml") if "augmentations" not in p.parts and "wandb" not in p.parts)
+    if args.list:
+        print("\n".join(configs))
+        return
+    print(root)
+    if sys.stderr.isatty():
+        print(f"{len(configs)} configs (solo-ext zoo --list): e.g. --config-path {root}/pretrain/digits --config-name m-mae", file=sys.stderr)
+
+
+def _data(argv) -> None:
+    parser = argparse.ArgumentParser(prog="solo-ext data", description="Prepare datasets as ImageFolders.")
+    sub = parser.add_subparsers(dest="dataset", required=True)
+    digits = sub.add_parser("digits", help="scikit-learn's embedded digits as 32x32 RGB PNGs (train/val)")
+    digits.add_argument("--out", required=True)
+    digits.add_argument("--overwrite", action="store_true", help="replace train/ and val/ of a non-empty --out")
+    args = parser.parse_args(argv)
+    from solo_ext.tools.digits import OutputNotEmptyError, export_digits
+
+    try:
+        stats = export_digits(args.out, overwrite=args.overwrite)
+    except OutputNotEmptyError as err:
+        sys.exit(f"solo-ext data digits: {err}")
+    print(f"wrote {stats['train']} train and {stats['val']} val images to {args.out} (mean {stats['mean'][0]}, std {stats['std'][0]})")
+
+
+def main(argv=None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = ["pretrain", "linear", "knn", "zoo", "data"]
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
+        print(__doc__)
+        sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
+    command, rest = argv[0], argv[1:]
+    if command == "zoo":
+        return _zoo(rest)
+    if command == "data":
+        return _data(rest)
+
+    from solo_ext.config import ConfigError
+
+    try:
+        require_solo_learn()
+        if command in HYDRA_COMMANDS:
+            _run_hydra(command, rest)
+        else:
+            import solo_ext
+            from solo_ext.launch.evaluate import knn_main
+
+            solo_ext.register()
+            knn_main(rest)
+    except SoloLearnMissingError as err:
+        sys.exit(f"solo-ext {command}: {err}")
+    except ConfigError as err:
+        sys.exit(f"solo-ext {command}: config error: {err}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""`solo-ext pretrain`: solo-learn's pretraining CLI (same Hydra yaml and overrides) for any method.
+
+Differences from solo-learn's main_pretrain.py: the method class says how many large crops it takes,
+`custom` datasets are validated at their own resolution and mean/std, and bad settings get a clear error.
+"""
+
+import os
+
+import torch
+from lightning.pytorch import seed_everything
+from omegaconf import DictConfig, OmegaConf
+from solo.args.pretrain import parse_cfg
+from solo.data.classification_dataloader import prepare_data as prepare_classification_data
+from solo.data.pretrain_dataloader import (
+    FullTransformPipeline,
+    NCropAugmentation,
+    build_transform_pipeline,
+    prepare_dataloader,
+    prepare_datasets,
+)
+from solo.methods import METHODS
+from solo.utils.misc import make_contiguous, omegaconf_select
+from timm.data.constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+
+from solo_ext.config import ConfigError
+from solo_ext.launch.common import build_trainer, check_devices, resume_point
+from solo_ext.launch.data import custom_val_loader
+from solo_ext.methods import accepts_large_crops
+
+__all__ = ["pretrain", "build_model"]
+
+
+def build_model(cfg: DictConfig):
+    """Parses a pretraining config the way solo-learn does and builds its method, checking the crops."""
+    OmegaConf.set_struct(cfg, False)
+    check_devices(cfg)
+    cfg = parse_cfg(cfg)
+    if cfg.method not in METHODS:
+        raise ConfigError(f"method: {cfg.method!r} is unknown; allowed: {sorted(METHODS)}")
+    method_cls = METHODS[cfg.method]
+    if not accepts_large_crops(method_cls, cfg.data.num_large_crops):
+        raise ConfigError(
+            f"augmentations: method {cfg.method!r} cannot train with {cfg.data.num_large_crops} large crop(s) "
+            f"(the sum of num_crops over augmentations at crop_size {cfg.augmentations[0].crop_size}); "
+            f"allowed: {list(getattr(method_cls, 'LARGE_CROPS', [2]))[:8]}"
+        )
+    seed_everything(cfg.seed)
+    model = method_cls(cfg)
+    make_contiguous(model)
+    if not cfg.performance.disable_channel_last:
+        model = model.to(memory_format=torch.channels_last)
+    return cfg, model
+
+
+def _val_loader(cfg):
+    if cfg.data.val_path is None or (cfg.data.dataset == "custom" and cfg.data.no_labels):
+        return None
+    if cfg.data.dataset == "custom":
+        aug = cfg.augmentations[0]
+        return custom_val_loader(
+            cfg.data.val_path,
+            crop_size=aug.crop_size,
+            mean=omegaconf_select(aug, "mean", IMAGENET_DEFAULT_MEAN),
+            std=omegaconf_select(aug, "std", IMAGENET_DEFAULT_STD),
+            batch_size=cfg.optimizer.batch_size,
+            num_workers=cfg.data.num_workers,
+        )
+    data_format = "image_folder" if cfg.data.format == "dali" else cfg.data.format
+    _, loader = prepare_classification_data(
+        cfg.data.dataset,
+        train_data_path=cfg.data.train_path,
+        val_data_path=cfg.data.val_path,
+        data_format=data_format,
+        batch_size=cfg.optimizer.batch_size,
+        num_workers=cfg.data.num_workers,
+    )
+    return loader
+
+
+def _train_data(cfg, val_loader):
+    """(train_loader, datamodule): torchvision loaders, or solo-learn's DALI module (its batch format)."""
+    if cfg.data.format == "dali":
+        try:
+            from solo.data.dali_dataloader import PretrainDALIDataModule, build_transform_pipeline_dali
+        except ImportError:
+            raise ConfigError("data.format: 'dali' needs NVIDIA DALI (pip install solo-learn[dali]); allowed without it: image_folder, h5") from None
+        transform = FullTransformPipeline(
+            [
+                NCropAugmentation(build_transform_pipeline_dali(cfg.data.dataset, aug, dali_device=cfg.dali.device), aug.num_crops)
+                for aug in cfg.augmentations
+            ]
+        )
+        datamodule = PretrainDALIDataModule(
+            dataset=cfg.data.dataset,
+            train_data_path=cfg.data.train_path,
+            transforms=transform,
+            num_large_crops=cfg.data.num_large_crops,
+            num_small_crops=cfg.data.num_small_crops,
+            num_workers=cfg.data.num_workers,
+            batch_size=cfg.optimizer.batch_size,
+            no_labels=cfg.data.no_labels,
+            data_fraction=cfg.data.fraction,
+            dali_device=cfg.dali.device,
+            encode_indexes_into_labels=cfg.dali.encode_indexes_into_labels,
+        )
+        datamodule.val_dataloader = lambda: val_loader
+        return None, datamodule
+
+    transform = FullTransformPipeline(
+        [NCropAugmentation(build_transform_pipeline(cfg.data.dataset, aug), aug.num_crops) for aug in cfg.augmentations]
+    )
+    if cfg.debug_augmentations:
+        print("Transforms:\n", transform)
+    dataset = prepare_datasets(
+        cfg.data.dataset,
+        transform,
+        train_data_path=cfg.data.train_path,
+        data_format=cfg.data.format,
+        no_labels=cfg.data.no_labels,
+        data_fraction=cfg.data.fraction,
+    )
+    return prepare_dataloader(dataset, batch_size=cfg.optimizer.batch_size, num_workers=cfg.data.num_workers), None
+
+
+def _callbacks(cfg):
+    if not omegaconf_select(cfg, "auto_umap.enabled", False):
+        return []
+    try:
+        from solo.utils.auto_umap import AutoUMAP
+    except ImportError:
+        raise ConfigError("auto_umap.enabled: true needs solo-learn's [umap] extra (umap-learn, seaborn, pandas)") from None
+    return [AutoUMAP(cfg.name, logdir=os.path.join(cfg.auto_umap.dir, cfg.method), frequency=cfg.auto_umap.frequency)]
+
+
+def pretrain(cfg: DictConfig):
+    """Trains `cfg.method` as solo-learn's main_pretrain.py would; returns the fitted Trainer."""
+    cfg, model = build_model(cfg)
+    val_loader = _val_loader(cfg)
+    train_loader, datamodule = _train_data(cfg, val_loader)
+    ckpt_path, wandb_run_id = resume_point(cfg, checkpoint_subdir=cfg.method)
+    trainer = build_trainer(cfg, model, cfg.method, wandb_run_id, extra_callbacks=_callbacks(cfg))
+    if datamodule is not None:
+        trainer.fit(model, ckpt_path=ckpt_path, datamodule=datamodule)
+    else:
+        trainer.fit(model, train_loader, val_loader, ckpt_path=ckpt_path)
+    return trainer

@@ -1,0 +1,1 @@
+"""Data preparation and other tools (no solo-learn import)."""

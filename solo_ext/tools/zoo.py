@@ -1,0 +1,228 @@
+"""Writes zoo_configs/ from the papers' tables below: one place to read and change the settings.
+
+    python -m solo_ext.tools.zoo --out zoo_configs      # rewrites the generated yaml files
+
+The yaml files only override the methods' defaults (solo_ext.config / solo-learn); every pair of a
+baseline and its MAGMA variant shares all settings but the regulariser. A test checks that the committed
+zoo equals this module's output.
+"""
+
+import argparse
+import copy
+from pathlib import Path
+
+import yaml
+
+HYDRA_HEADER = {
+    "defaults": None,  # filled per file
+    "hydra": {"output_subdir": None, "run": {"dir": "."}},
+}
+HYDRA_DEFAULTS_TAIL = [{"override hydra/hydra_logging": "disabled"}, {"override hydra/job_logging": "disabled"}]
+
+# MAGMA supplement: per-dataset settings. lr is the yaml value (solo-learn scales it by batch/256).
+# The ViT-Tiny decoder size is not given by the paper: we use 256-d, 4 blocks, 8 heads.
+DATASETS = {
+    "cifar100": dict(
+        dataset="cifar100", train_path="./datasets", val_path="./datasets", crop=32, patch=4,
+        mae=dict(backbone="vit_tiny", epochs=2000, batch=256, lr=1.5e-4, start_epoch=60),
+        ssl=dict(epochs=1000), mean=None, std=None, precision="16-mixed", accelerator="gpu",
+    ),
+    "stl10": dict(
+        dataset="stl10", train_path="./datasets", val_path="./datasets", crop=96, patch=12,
+        mae=dict(backbone="vit_tiny", epochs=800, batch=512, lr=3.0e-4, start_epoch=10),
+        ssl=dict(epochs=1000), mean=None, std=None, precision="16-mixed", accelerator="gpu",
+    ),
+    "tiny-imagenet": dict(
+        dataset="custom", train_path="./datasets/tiny-imagenet-200/train", val_path="./datasets/tiny-imagenet-200/val",
+        crop=64, patch=8,
+        mae=dict(backbone="vit_tiny", epochs=800, batch=512, lr=1.0e-3, start_epoch=10),
+        ssl=dict(epochs=1000), mean=[0.4802, 0.4481, 0.3975], std=[0.2770, 0.2691, 0.2821],
+        precision="16-mixed", accelerator="gpu",
+    ),
+    "imagenet100": dict(
+        dataset="imagenet100", train_path="./datasets/imagenet-100/train", val_path="./datasets/imagenet-100/val",
+        crop=224, patch=16,
+        mae=dict(backbone="vit_base", epochs=400, batch=256, lr=1.5e-4, start_epoch=10),
+        ssl=dict(epochs=200), mean=None, std=None, precision="16-mixed", accelerator="gpu",
+    ),
+    # CPU quickstart on scikit-learn's embedded digits (solo-ext data digits --out ./data/digits)
+    "digits": dict(
+        dataset="custom", train_path="./data/digits/train", val_path="./data/digits/val", crop=32, patch=8,
+        mae=dict(backbone="vit_tiny", epochs=15, batch=64, lr=1.0e-3, start_epoch=2),
+        ssl=dict(epochs=15), mean=[0.3094] * 3, std=[0.3488] * 3, precision=32, accelerator="cpu",
+    ),
+}
+
+MAE_FAMILY = {  # file name -> (method, method_kwargs additions)
+    "mae": ("mae", {}),
+    "m-mae": ("m_mae", {"magma": {}}),
+    "u-mae": ("u_mae", {"uniformity_weight": 0.01}),
+    "mu-mae": ("mu_mae", {"uniformity_weight": 0.01, "magma": {}}),
+}
+SSL_FAMILY = {
+    "simclr": ("simclr", {}),
+    "m-simclr": ("m_simclr", {"magma": {}}),
+    "vicreg": ("vicreg", {}),
+    "m-vicreg": ("m_vicreg", {"magma": {}}),
+}
+SSL_KWARGS = {
+    "simclr": {"proj_hidden_dim": 2048, "proj_output_dim": 256, "temperature": 0.2},
+    "vicreg": {"proj_hidden_dim": 2048, "proj_output_dim": 2048, "sim_loss_weight": 25.0, "var_loss_weight": 25.0, "cov_loss_weight": 1.0},
+}
+
+
+def _augmentation(crop, mean, std, num_crops, colour: bool, solarization: float = 0.0, blur: float = 0.0, flip: float = 0.5, min_scale=0.08):
+    aug = {
+        "rrc": {"enabled": True, "crop_min_scale": min_scale, "crop_max_scale": 1.0},
+        "color_jitter": {"prob": 0.8, "brightness": 0.4, "contrast": 0.4, "saturation": 0.2, "hue": 0.1} if colour else {"prob": 0.0},
+        "grayscale": {"prob": 0.2 if colour else 0.0},
+        "gaussian_blur": {"prob": blur},
+        "solarization": {"prob": solarization},
+        "equalization": {"prob": 0.0},
+        "horizontal_flip": {"prob": flip},
+        "crop_size": crop,
+        "num_crops": num_crops,
+    }
+    if mean is not None:
+        aug["mean"], aug["std"] = list(mean), list(std)
+    return aug
+
+
+def augmentations(name: str, spec: dict) -> dict:
+    crop, mean, std = spec["crop"], spec["mean"], spec["std"]
+    # digits are not mirror-symmetric: no flips, milder crops
+    flip, min_scale = (0.0, 0.5) if name == "digits" else (0.5, 0.08)
+    blur = 0.0 if crop <= 64 else 0.5
+    kw = dict(flip=flip, min_scale=min_scale)
+    return {
+        "reconstruction.yaml": [_augmentation(crop, mean, std, 1, colour=False, **kw)],
+        "symmetric.yaml": [_augmentation(crop, mean, std, 2, colour=True, blur=blur, **kw)],
+        "asymmetric.yaml": [
+            _augmentation(crop, mean, std, 1, colour=True, blur=blur, **kw),
+            _augmentation(crop, mean, std, 1, colour=True, blur=0.1 * (blur > 0), solarization=0.2, **kw),
+        ],
+    }
+
+
+def _common(name: str, spec: dict, epochs: int, batch: int, augmentation: str) -> dict:
+    cpu = spec["accelerator"] == "cpu"
+    cfg = copy.deepcopy(HYDRA_HEADER)
+    cfg["defaults"] = ["_self_", {"augmentations": augmentation}, {"wandb": "offline.yaml"}, *HYDRA_DEFAULTS_TAIL]
+    cfg.update(
+        data={"dataset": spec["dataset"], "train_path": spec["train_path"], "val_path": spec["val_path"],
+              "format": "image_folder", "num_workers": 2 if cpu else 4},
+        scheduler={"name": "warmup_cosine", "warmup_epochs": 2 if cpu else 10, "warmup_start_lr": 3.0e-5},
+        checkpoint={"enabled": True, "dir": "trained_models", "frequency": 1},
+        auto_resume={"enabled": False},
+        knn_eval={"enabled": True, "k": 10, "distance_func": "euclidean"},
+        max_epochs=epochs,
+        devices=[0],
+        sync_batchnorm=not cpu,
+        accelerator=spec["accelerator"],
+        strategy="auto" if cpu else "ddp",
+        precision=spec["precision"],
+    )
+    if cpu:
+        cfg["performance"] = {"disable_channel_last": True}
+    return cfg
+
+
+def pretrain_config(name: str, spec: dict, file_name: str) -> dict:
+    if file_name in MAE_FAMILY:
+        method, extra = MAE_FAMILY[file_name]
+        mae = spec["mae"]
+        cfg = _common(name, spec, mae["epochs"], mae["batch"], "reconstruction.yaml")
+        big = mae["backbone"] == "vit_base"
+        decoder = {"decoder_embed_dim": 512, "decoder_depth": 8, "decoder_num_heads": 16} if big else (
+            {"decoder_embed_dim": 128, "decoder_depth": 2, "decoder_num_heads": 4} if name == "digits"
+            else {"decoder_embed_dim": 256, "decoder_depth": 4, "decoder_num_heads": 8})
+        kwargs = {**decoder, "mask_ratio": 0.75, "norm_pix_loss": big}
+        lr, backbone = mae["lr"], mae["backbone"]
+        batch, start_epoch = mae["batch"], mae["start_epoch"]
+    else:
+        method, extra = SSL_FAMILY[file_name]
+        host = file_name.replace("m-", "")
+        cfg = _common(name, spec, spec["ssl"]["epochs"], 64 if name == "digits" else 256,
+                      "symmetric.yaml" if host == "simclr" else "asymmetric.yaml")
+        kwargs = dict(SSL_KWARGS[host])
+        if name == "digits":
+            kwargs["proj_hidden_dim"] = 512
+            kwargs["proj_output_dim"] = 128 if host == "simclr" else 512
+        lr, backbone, batch, start_epoch = 1.0e-3, "vit_tiny", cfg["optimizer"]["batch_size"] if "optimizer" in cfg else None, 2 if name == "digits" else 10
+        batch = 64 if name == "digits" else 256
+    for key, value in extra.items():
+        kwargs[key] = {"start_epoch": start_epoch} if key == "magma" else value
+    cfg.update(
+        name=f"{file_name}-{name}",
+        method=method,
+        backbone={"name": backbone, "kwargs": {"patch_size": spec["patch"], "img_size": spec["crop"]}},
+        method_kwargs=kwargs,
+        optimizer={"name": "adamw", "batch_size": batch, "lr": lr, "classifier_lr": 2.0e-4 if name != "digits" else 1.0e-2,
+                   "weight_decay": 0.05, "kwargs": {"betas": [0.9, 0.95]}},
+    )
+    order = ["defaults", "hydra", "name", "method", "backbone", "method_kwargs", "data", "optimizer", "scheduler",
+             "checkpoint", "auto_resume", "knn_eval", "performance", "max_epochs", "devices", "sync_batchnorm",
+             "accelerator", "strategy", "precision"]
+    return {key: cfg[key] for key in order if key in cfg}
+
+
+def linear_config(name: str, spec: dict) -> dict:
+    """MAGMA's protocol: frozen encoder, SGD lr 0.1, ×0.1 at epochs 60 and 80, 100 epochs, batch 256."""
+    cpu = spec["accelerator"] == "cpu"
+    cfg = copy.deepcopy(HYDRA_HEADER)
+    cfg["defaults"] = ["_self_", {"wandb": "offline.yaml"}, *HYDRA_DEFAULTS_TAIL]
+    data = {"dataset": spec["dataset"], "train_path": spec["train_path"], "val_path": spec["val_path"],
+            "format": "image_folder", "num_workers": 2 if cpu else 4}
+    if spec["dataset"] == "custom":
+        data["augmentations"] = {"crop_size": spec["crop"], "mean": list(spec["mean"]), "std": list(spec["std"])}
+    epochs = 10 if cpu else 100
+    cfg.update(
+        name=f"linear-{name}",
+        pretrained_feature_extractor="???",
+        data=data,
+        optimizer={"name": "sgd", "batch_size": 64 if cpu else 256, "lr": 0.1, "weight_decay": 0.0},
+        scheduler={"name": "step", "lr_decay_steps": [int(epochs * 0.6), int(epochs * 0.8)]},
+        checkpoint={"enabled": True, "dir": "trained_models", "frequency": 1},
+        auto_resume={"enabled": False},
+        max_epochs=epochs,
+        devices=[0],
+        accelerator=spec["accelerator"],
+        strategy="auto" if cpu else "ddp",
+        precision=spec["precision"],
+    )
+    if cpu:
+        cfg["performance"] = {"disable_channel_last": True}
+    return cfg
+
+
+WANDB = {"enabled": False, "offline": True, "entity": None, "project": "solo-ext"}
+
+
+def generate() -> dict:
+    """{relative path: yaml text} of every generated file."""
+    files = {}
+    dump = lambda obj: "# generated by `python -m solo_ext.tools.zoo`; edit the tables there\n" + yaml.safe_dump(obj, sort_keys=False)  # noqa: E731
+    for name, spec in DATASETS.items():
+        for file_name in [*MAE_FAMILY, *SSL_FAMILY]:
+            files[f"pretrain/{name}/{file_name}.yaml"] = dump(pretrain_config(name, spec, file_name))
+        for aug_name, aug in augmentations(name, spec).items():
+            files[f"pretrain/{name}/augmentations/{aug_name}"] = dump(aug)
+        files[f"pretrain/{name}/wandb/offline.yaml"] = dump(WANDB)
+        files[f"linear/{name}/linear.yaml"] = dump(linear_config(name, spec))
+        files[f"linear/{name}/wandb/offline.yaml"] = dump(WANDB)
+    return files
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="zoo_configs")
+    args = parser.parse_args(argv)
+    for relative, text in generate().items():
+        path = Path(args.out) / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    print(f"wrote {len(generate())} files under {args.out}")
+
+
+if __name__ == "__main__":
+    main()
