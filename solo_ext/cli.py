@@ -18,6 +18,10 @@ HYDRA_COMMANDS = ("pretrain", "linear")
 
 
 def zoo_path() -> Path:
+    """The installed zoo (package data `solo_ext.zoo`), or zoo_configs/ of the source checkout in use."""
+    checkout = Path(__file__).resolve().parents[1] / "zoo_configs"
+    if checkout.is_dir():
+        return checkout
     from importlib.resources import files
 
     return Path(str(files("solo_ext.zoo")))
@@ -39,6 +43,7 @@ def _run_hydra(command: str, argv) -> None:
     from omegaconf import DictConfig
 
     import solo_ext
+    from solo_ext.config import ConfigError
 
     solo_ext.register()
     if command == "pretrain":
@@ -53,7 +58,11 @@ def _run_hydra(command: str, argv) -> None:
 
     @hydra.main(version_base="1.2", config_path=None)
     def main(cfg: DictConfig) -> None:
-        report(task(cfg))
+        try:
+            trainer = task(cfg)
+        except ConfigError as err:  # Hydra would wrap it in its own report; keep the one clear line
+            sys.exit(f"solo-ext {command}: config error: {err}")
+        report(trainer)
 
     sys.argv = [f"solo-ext {command}", *_absolute_config_path(argv)]
     main()

@@ -17,6 +17,8 @@ from typing import Dict, Iterable
 import torch
 from torch import nn
 
+from solo_ext.config import ConfigError
+
 __all__ = ["BlockFeatureCapture", "resolve_layer", "transformer_blocks"]
 
 
@@ -33,7 +35,7 @@ def transformer_blocks(backbone: nn.Module) -> nn.Sequential:
 def resolve_layer(layer: int, depth: int, key: str) -> int:
     """Maps a python-style block index (negative counts from the end) to 0..depth-1."""
     if isinstance(layer, bool) or not isinstance(layer, int) or not -depth <= layer < depth:
-        raise ValueError(f"{key}: {layer!r} is not a block of this backbone; allowed: integers in [{-depth}, {depth - 1}]")
+        raise ConfigError(f"{key}: {layer!r} is not a block of this backbone; allowed: integers in [{-depth}, {depth - 1}]")
     return layer % depth
 
 

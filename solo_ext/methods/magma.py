@@ -8,6 +8,7 @@ Each method is its solo-learn host (MAE, SimCLR, VICReg) plus, on the first larg
 from typing import Any, Dict, List, Sequence
 
 import torch
+from solo.methods.base import BaseMethod
 from solo.methods.mae import MAE
 from solo.methods.simclr import SimCLR
 from solo.methods.vicreg import VICReg
@@ -30,13 +31,7 @@ class MagmaRegularised(SoloExtMethod):
     def __init__(self, cfg):
         super().__init__(cfg)
         self.magma = MagmaSettings.from_method_kwargs(cfg.method_kwargs, self.DEFAULTS)
-        try:
-            depth = len(transformer_blocks(self.backbone))
-        except ValueError:
-            raise ConfigError(
-                f"backbone.name: {cfg.backbone.name!r} is not allowed for method {cfg.method!r} "
-                f"(MAGMA regularises transformer blocks); allowed: {list(MASKING_VITS)}"
-            ) from None
+        depth = len(transformer_blocks(self.backbone))
         target = resolve_layer(self.magma.target_layer, depth, "method_kwargs.magma.target_layer")
         references = [resolve_layer(k, depth, "method_kwargs.magma.reference_layers") for k in self.magma.reference_layers]
         # the target is no reference of itself; average over the terms that remain
@@ -52,6 +47,8 @@ class MagmaRegularised(SoloExtMethod):
 
     @classmethod
     def add_and_assert_specific_cfg(cls, cfg):
+        vits = [name for name in BaseMethod._BACKBONES if name.startswith("vit")]
+        SoloExtMethod.require_backbone(cfg, vits, "MAGMA regularises transformer blocks")
         cfg = super().add_and_assert_specific_cfg(cfg)
         settings = MagmaSettings.from_method_kwargs(cfg.method_kwargs, cls.DEFAULTS)
         cfg.method_kwargs.magma = settings.as_dict()

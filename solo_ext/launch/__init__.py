@@ -1,0 +1,1 @@
+"""Launchers (need solo-learn): pretraining, linear and kNN evaluation, shared Trainer plumbing."""

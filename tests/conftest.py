@@ -1,0 +1,11 @@
+import pytest
+
+
+@pytest.fixture(scope="session")
+def digits_dir(tmp_path_factory):
+    """The real embedded digits exported once per session as train/ and val/ ImageFolders."""
+    from solo_ext.tools.digits import export_digits
+
+    out = tmp_path_factory.mktemp("digits")
+    export_digits(out)
+    return out

@@ -1,0 +1,32 @@
+from pathlib import Path
+
+import yaml
+
+from solo_ext.tools.zoo import DATASETS, generate
+
+ZOO = Path(__file__).resolve().parents[2] / "zoo_configs"
+
+
+def test_committed_zoo_matches_the_tables():
+    for relative, text in generate().items():
+        assert (ZOO / relative).read_text() == text, f"{relative} is stale: run python -m solo_ext.tools.zoo"
+
+
+def test_pairs_differ_only_by_the_regulariser():
+    for dataset in DATASETS:
+        for base, variant in [("mae", "m-mae"), ("simclr", "m-simclr"), ("vicreg", "m-vicreg"), ("u-mae", "mu-mae")]:
+            a = yaml.safe_load((ZOO / f"pretrain/{dataset}/{base}.yaml").read_text())
+            b = yaml.safe_load((ZOO / f"pretrain/{dataset}/{variant}.yaml").read_text())
+            for cfg in (a, b):
+                cfg.pop("name"), cfg.pop("method"), cfg["method_kwargs"].pop("magma", None)
+            assert a == b, (dataset, base, variant)
+
+
+def test_paper_settings():
+    cifar = yaml.safe_load((ZOO / "pretrain/cifar100/m-mae.yaml").read_text())
+    assert cifar["max_epochs"] == 2000 and cifar["optimizer"]["lr"] == 1.5e-4
+    assert cifar["method_kwargs"]["magma"]["start_epoch"] == 60 and cifar["backbone"]["kwargs"]["patch_size"] == 4
+    in100 = yaml.safe_load((ZOO / "pretrain/imagenet100/mu-mae.yaml").read_text())
+    assert in100["backbone"]["name"] == "vit_base" and in100["method_kwargs"]["uniformity_weight"] == 0.01
+    linear = yaml.safe_load((ZOO / "linear/cifar100/linear.yaml").read_text())
+    assert linear["scheduler"]["lr_decay_steps"] == [60, 80] and linear["optimizer"]["lr"] == 0.1

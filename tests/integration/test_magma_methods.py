@@ -1,0 +1,87 @@
+import pytest
+import torch
+from omegaconf import OmegaConf
+from solo.args.pretrain import parse_cfg
+from solo.methods import METHODS
+
+from solo_ext.config import ConfigError
+from solo_ext.launch.pretrain import build_model
+
+from tests.integration.helpers import digits_config
+
+
+def parsed(cfg):
+    OmegaConf.set_struct(cfg, False)
+    return parse_cfg(cfg)
+
+
+def fake_batch(n=8, crops=1, size=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    images = [torch.randn(n, 3, size, size, generator=g) for _ in range(crops)]
+    return [torch.arange(n), images, torch.randint(0, 10, (n,), generator=g)]
+
+
+def test_m_mae_with_zero_weights_is_solo_learns_mae(digits_dir, tmp_path):
+    overrides = ["++method_kwargs.magma.weight=0", "++method_kwargs.uniformity_weight=0"]
+    cfg_ours = parsed(digits_config("m-mae", digits_dir, tmp_path, *overrides))
+    cfg_mae = parsed(digits_config("mae", digits_dir, tmp_path))
+    torch.manual_seed(0)
+    ours = METHODS["m_mae"](cfg_ours)
+    torch.manual_seed(0)
+    mae = METHODS["mae"](cfg_mae)
+    assert type(mae.backbone) is type(ours.backbone)  # both the masking MAE ViT
+    mae.load_state_dict(ours.state_dict())
+    batch = fake_batch()
+    torch.manual_seed(1)
+    loss_ours = ours.training_step(batch, 0)
+    torch.manual_seed(1)
+    loss_mae = mae.training_step(batch, 0)
+    assert torch.equal(loss_ours, loss_mae)
+
+
+def test_m_mae_adds_the_weighted_regulariser(digits_dir, tmp_path):
+    cfg = parsed(digits_config("m-mae", digits_dir, tmp_path, "++method_kwargs.magma.start_epoch=0"))
+    model = METHODS["m_mae"](cfg)
+    zero = METHODS["m_mae"](parsed(digits_config("m-mae", digits_dir, tmp_path, "++method_kwargs.magma.weight=0")))
+    zero.load_state_dict(model.state_dict())
+    batch = fake_batch()
+    torch.manual_seed(1)
+    with_reg = model.training_step(batch, 0)
+    torch.manual_seed(1)
+    without = zero.training_step(batch, 0)
+    assert with_reg > without
+    with_reg.backward()
+    assert all(len(b._forward_hooks) == 0 for b in model.backbone.blocks)  # nothing left behind
+
+
+def test_u_mae_defaults():
+    assert METHODS["u_mae"].DEFAULTS.uniformity_weight == 0.01 and METHODS["u_mae"].DEFAULTS.weight == 0.0
+    assert METHODS["mu_mae"].DEFAULTS.uniformity_weight == 0.01 and METHODS["mu_mae"].DEFAULTS.weight == 1.0
+
+
+@pytest.mark.parametrize("method_file", ["m-simclr", "m-vicreg"])
+def test_two_view_methods_regularise_first_crop(method_file, digits_dir, tmp_path):
+    cfg = parsed(digits_config(method_file, digits_dir, tmp_path, "++method_kwargs.magma.start_epoch=0"))
+    model = METHODS[cfg.method](cfg)
+    loss = model.training_step(fake_batch(crops=2), 0)
+    loss.backward()
+    assert torch.isfinite(loss) and model.backbone.blocks[-1].mlp.fc2.weight.grad is not None
+
+
+@pytest.mark.parametrize(
+    "method_file,override,key",
+    [
+        ("m-mae", "++method_kwargs.magma.reference_layers=[12]", "method_kwargs.magma.reference_layers"),
+        ("m-mae", "++method_kwargs.magma.target_layer=-13", "method_kwargs.magma.target_layer"),
+        ("m-mae", "++method_kwargs.magma.weight=-1", "method_kwargs.magma.weight"),
+        ("m-mae", "++method_kwargs.magma.duration=-10", "method_kwargs.magma.duration"),
+        ("m-mae", "++method_kwargs.magma.reference_layers=[-1]", "method_kwargs.magma.reference_layers"),
+        ("m-mae", "backbone.name=resnet18", "backbone.name"),
+        ("m-simclr", "backbone.name=resnet18", "backbone.name"),
+        ("m-simclr", "augmentations.0.num_crops=1", "augmentations"),
+        ("m-mae", "devices=1", "devices"),
+    ],
+)
+def test_bad_config_names_the_key(method_file, override, key, digits_dir, tmp_path):
+    with pytest.raises(ConfigError, match=key):
+        build_model(digits_config(method_file, digits_dir, tmp_path, override))
