@@ -31,10 +31,10 @@ class TrainedRun:
 
 
 def find_trained_run(path, key: str) -> TrainedRun:
-    """``path`` is a .ckpt/.pth/.pt file or a checkpoint folder (then its newest .ckpt is used)."""
+    """``path`` is a .ckpt/.pth/.pt file or a folder (then the newest .ckpt below it is used)."""
     path = Path(str(path))
     if path.is_dir():
-        candidates = sorted(path.glob("*.ckpt"), key=lambda p: p.stat().st_mtime)
+        candidates = sorted(path.rglob("*.ckpt"), key=lambda p: p.stat().st_mtime)
         if not candidates:
             raise ConfigError(f"{key}: {str(path)!r} holds no .ckpt file")
         path = candidates[-1]

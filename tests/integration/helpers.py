@@ -1,12 +1,25 @@
 """Own helpers for the integration tests: zoo digits configs shrunk to a few CPU steps."""
 
 import os
+from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 
 from solo_ext.cli import zoo_path
 
-SOLO_LEARN_SRC = os.environ.get("SOLO_LEARN_SRC")
+
+
+def _solo_learn_source():
+    """SOLO_LEARN_SRC, or the source tree of an editable solo-learn install (main_pretrain.py beside solo/)."""
+    if os.environ.get("SOLO_LEARN_SRC"):
+        return os.environ["SOLO_LEARN_SRC"]
+    import solo
+
+    tree = Path(solo.__file__).resolve().parents[1]
+    return str(tree) if (tree / "main_pretrain.py").is_file() else None
+
+
+SOLO_LEARN_SRC = _solo_learn_source()
 
 def digits_config(method_file: str, digits_dir, tmp_path, *overrides, task="pretrain"):
     """A zoo digits config shrunk to a couple of batches, writing into tmp_path."""

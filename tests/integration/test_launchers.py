@@ -92,7 +92,7 @@ def test_cli_reports_a_config_error(tmp_path):
     assert "config error: method_kwargs.magma.weight: -1" in result.stderr
 
 
-@pytest.mark.skipif(SOLO_LEARN_SRC is None, reason="set SOLO_LEARN_SRC to a solo-learn source tree to run its main_pretrain.py")
+@pytest.mark.skipif(SOLO_LEARN_SRC is None, reason="no solo-learn source tree: set SOLO_LEARN_SRC (or install solo-learn editable) to run its main_pretrain.py")
 def test_solo_learns_main_pretrain_runs_a_two_crop_method(digits_dir, tmp_path):
     script = Path(SOLO_LEARN_SRC) / "main_pretrain.py"
     result = subprocess.run(
