@@ -48,7 +48,7 @@ DATASETS = {
     # CPU quickstart on scikit-learn's embedded digits (solo-ext data digits --out ./data/digits)
     "digits": dict(
         dataset="custom", train_path="./data/digits/train", val_path="./data/digits/val", crop=32, patch=8,
-        mae=dict(backbone="vit_tiny", epochs=15, batch=64, lr=1.0e-3, start_epoch=2),
+        mae=dict(backbone="vit_tiny", epochs=15, batch=64, lr=4.0e-3, start_epoch=2),
         ssl=dict(epochs=15), mean=[0.3094] * 3, std=[0.3488] * 3, precision=32, accelerator="cpu",
     ),
 }
@@ -104,7 +104,24 @@ def augmentations(name: str, spec: dict) -> dict:
     }
 
 
-def _common(name: str, spec: dict, epochs: int, batch: int, augmentation: str) -> dict:
+def _run_settings(spec: dict, epochs: int) -> dict:
+    """Checkpointing and the Lightning keys solo-learn forwards to the Trainer."""
+    cpu = spec["accelerator"] == "cpu"
+    settings = dict(
+        checkpoint={"enabled": True, "dir": "trained_models", "frequency": 1},
+        auto_resume={"enabled": False},
+        max_epochs=epochs,
+        devices=[0],
+        accelerator=spec["accelerator"],
+        strategy="auto" if cpu else "ddp",
+        precision=spec["precision"],
+    )
+    if cpu:  # channels_last only pays off on GPUs
+        settings["performance"] = {"disable_channel_last": True}
+    return settings
+
+
+def _common(name: str, spec: dict, epochs: int, augmentation: str) -> dict:
     cpu = spec["accelerator"] == "cpu"
     cfg = copy.deepcopy(HYDRA_HEADER)
     cfg["defaults"] = ["_self_", {"augmentations": augmentation}, {"wandb": "offline.yaml"}, *HYDRA_DEFAULTS_TAIL]
@@ -112,18 +129,10 @@ def _common(name: str, spec: dict, epochs: int, batch: int, augmentation: str) -
         data={"dataset": spec["dataset"], "train_path": spec["train_path"], "val_path": spec["val_path"],
               "format": "image_folder", "num_workers": 2 if cpu else 4},
         scheduler={"name": "warmup_cosine", "warmup_epochs": 2 if cpu else 10, "warmup_start_lr": 3.0e-5},
-        checkpoint={"enabled": True, "dir": "trained_models", "frequency": 1},
-        auto_resume={"enabled": False},
         knn_eval={"enabled": True, "k": 10, "distance_func": "euclidean"},
-        max_epochs=epochs,
-        devices=[0],
         sync_batchnorm=not cpu,
-        accelerator=spec["accelerator"],
-        strategy="auto" if cpu else "ddp",
-        precision=spec["precision"],
+        **_run_settings(spec, epochs),
     )
-    if cpu:
-        cfg["performance"] = {"disable_channel_last": True}
     return cfg
 
 
@@ -131,7 +140,7 @@ def pretrain_config(name: str, spec: dict, file_name: str) -> dict:
     if file_name in MAE_FAMILY:
         method, extra = MAE_FAMILY[file_name]
         mae = spec["mae"]
-        cfg = _common(name, spec, mae["epochs"], mae["batch"], "reconstruction.yaml")
+        cfg = _common(name, spec, mae["epochs"], "reconstruction.yaml")
         big = mae["backbone"] == "vit_base"
         decoder = {"decoder_embed_dim": 512, "decoder_depth": 8, "decoder_num_heads": 16} if big else (
             {"decoder_embed_dim": 128, "decoder_depth": 2, "decoder_num_heads": 4} if name == "digits"
@@ -142,14 +151,13 @@ def pretrain_config(name: str, spec: dict, file_name: str) -> dict:
     else:
         method, extra = SSL_FAMILY[file_name]
         host = file_name.replace("m-", "")
-        cfg = _common(name, spec, spec["ssl"]["epochs"], 64 if name == "digits" else 256,
-                      "symmetric.yaml" if host == "simclr" else "asymmetric.yaml")
+        cfg = _common(name, spec, spec["ssl"]["epochs"], "symmetric.yaml" if host == "simclr" else "asymmetric.yaml")
         kwargs = dict(SSL_KWARGS[host])
         if name == "digits":
             kwargs["proj_hidden_dim"] = 512
             kwargs["proj_output_dim"] = 128 if host == "simclr" else 512
-        lr, backbone, batch, start_epoch = 1.0e-3, "vit_tiny", cfg["optimizer"]["batch_size"] if "optimizer" in cfg else None, 2 if name == "digits" else 10
-        batch = 64 if name == "digits" else 256
+        lr, backbone = 1.0e-3, "vit_tiny"
+        batch, start_epoch = (64, 2) if name == "digits" else (256, 10)
     for key, value in extra.items():
         kwargs[key] = {"start_epoch": start_epoch} if key == "magma" else value
     cfg.update(
@@ -182,16 +190,8 @@ def linear_config(name: str, spec: dict) -> dict:
         data=data,
         optimizer={"name": "sgd", "batch_size": 64 if cpu else 256, "lr": 0.1, "weight_decay": 0.0},
         scheduler={"name": "step", "lr_decay_steps": [int(epochs * 0.6), int(epochs * 0.8)]},
-        checkpoint={"enabled": True, "dir": "trained_models", "frequency": 1},
-        auto_resume={"enabled": False},
-        max_epochs=epochs,
-        devices=[0],
-        accelerator=spec["accelerator"],
-        strategy="auto" if cpu else "ddp",
-        precision=spec["precision"],
+        **_run_settings(spec, epochs),
     )
-    if cpu:
-        cfg["performance"] = {"disable_channel_last": True}
     return cfg
 
 

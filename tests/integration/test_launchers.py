@@ -44,11 +44,18 @@ def test_checkpoint_loads_with_weights_only(m_mae_run):
     assert args["method"] == "m_mae" and args["method_kwargs"]["magma"]["start_epoch"] == 0
 
 
-def test_two_crop_method_trains_through_our_launcher(digits_dir, tmp_path):
-    trainer = pretrain(digits_config("m-simclr", digits_dir, tmp_path))
-    assert "train_nce_loss" in trainer.callback_metrics and "train_magma_loss" in trainer.callback_metrics
-    assert trainer.callback_metrics["train_magma_weight"] == 0.0  # start_epoch 2 in the digits zoo
-    assert only_checkpoint(tmp_path / "trained_models" / "m_simclr").is_file()
+@pytest.mark.parametrize(
+    "config,method,host_loss",
+    [("m-simclr", "m_simclr", "train_nce_loss"), ("m-vicreg", "m_vicreg", "train_vicreg_loss"),
+     ("u-mae", "u_mae", "train_reconstruction_loss"), ("mu-mae", "mu_mae", "train_reconstruction_loss")],
+)
+def test_every_magma_method_trains_with_online_linear_and_knn(config, method, host_loss, digits_dir, tmp_path):
+    trainer = pretrain(digits_config(config, digits_dir, tmp_path))
+    metrics = trainer.callback_metrics
+    for key in (host_loss, "train_magma_loss", "train_uniformity_loss", "val_acc1", "val_knn_acc1"):
+        assert key in metrics, key
+    assert metrics["train_magma_weight"] == 0.0  # start_epoch 2 in the digits zoo
+    assert only_checkpoint(tmp_path / "trained_models" / method).is_file()
 
 
 def test_linear_rebuilds_the_trained_backbone(m_mae_run, digits_dir, tmp_path):
