@@ -9,7 +9,6 @@ from typing import Any, Dict, List, Sequence
 
 import torch
 from solo.methods.base import BaseMethod
-from solo.methods.mae import MAE
 from solo.methods.simclr import SimCLR
 from solo.methods.vicreg import VICReg
 
@@ -17,7 +16,8 @@ from solo_ext.backbones import BlockFeatureCapture, resolve_layer, transformer_b
 from solo_ext.config import ConfigError, MagmaSettings
 from solo_ext.distributed import gather_with_grad
 from solo_ext.losses import magma_loss, uniformity_loss
-from solo_ext.methods.base import MASKING_VITS, SoloExtMethod, masking_vit_backbones
+from solo_ext.methods.base import SoloExtMethod
+from solo_ext.methods.mae_family import MaskedViTMAE
 from solo_ext.schedules import WindowedWeight
 
 __all__ = ["MMAE", "UMAE", "MUMAE", "MSimCLR", "MVICReg"]
@@ -97,18 +97,6 @@ class MagmaRegularised(SoloExtMethod):
         if self.magma.uniformity_weight > 0:
             total = total + self.magma.uniformity_weight * uniformity
         return total
-
-
-class MaskedViTMAE(MAE):
-    """solo-learn's MAE, built with the masking MAE ViT whatever the method's name."""
-
-    _BACKBONES = masking_vit_backbones()
-    LARGE_CROPS = range(1, 64)
-
-    @classmethod
-    def add_and_assert_specific_cfg(cls, cfg):
-        SoloExtMethod.require_backbone(cfg, MASKING_VITS, "the MAE family needs a ViT that can mask")
-        return super().add_and_assert_specific_cfg(cfg)
 
 
 class MMAE(MagmaRegularised, MaskedViTMAE):

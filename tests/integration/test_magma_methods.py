@@ -80,8 +80,34 @@ def test_two_view_methods_regularise_first_crop(method_file, digits_dir, tmp_pat
         ("m-simclr", "backbone.name=resnet18", "backbone.name"),
         ("m-simclr", "augmentations.0.num_crops=1", "augmentations"),
         ("m-mae", "devices=1", "devices"),
+        ("m-mae", "method_kwargs.mask_ratio=1.0", "method_kwargs.mask_ratio"),
     ],
 )
 def test_bad_config_names_the_key(method_file, override, key, digits_dir, tmp_path):
     with pytest.raises(ConfigError, match=key):
         build_model(digits_config(method_file, digits_dir, tmp_path, override))
+
+
+def test_external_mask_scores_run_through_the_mae_vit(digits_dir, tmp_path):
+    """A subclass choosing masks by scores matches solo-learn's masking when the scores are -noise."""
+    from solo_ext.methods.mae_family import MaskedViTMAE
+
+    class NoiseScores(MaskedViTMAE):
+        def mask_scores(self, X):
+            return -torch.rand(X.size(0), self.backbone.patch_embed.num_patches)
+
+    cfg = parsed(digits_config("mae", digits_dir, tmp_path))
+    torch.manual_seed(0)
+    external = NoiseScores(cfg)
+    host = METHODS["mae"](parsed(digits_config("mae", digits_dir, tmp_path)))
+    host.load_state_dict(external.state_dict(), strict=False)
+    images = fake_batch()[1][0]
+    torch.manual_seed(3)
+    out_external = external(images)
+    torch.manual_seed(3)
+    out_host = host(images)
+    assert torch.equal(out_external["mask"], out_host["mask"])
+    assert torch.allclose(out_external["pred"], out_host["pred"], atol=1e-6)
+    assert torch.allclose(out_external["feats"], out_host["feats"], atol=1e-6)
+    external.eval()
+    assert "mask" not in external(images)  # evaluation sees the whole image

@@ -1,0 +1,9 @@
+"""Pure-torch masking for MAE-family methods: turn per-patch scores into MAE's keep/restore indexes.
+
+Any masking strategy (random, block masks, coloured-noise patterns) only has to produce a score per
+patch; ``mask_from_scores`` keeps the ``int(L · (1 − mask_ratio))`` highest-scoring patches of each sample.
+"""
+
+from solo_ext.masking.scores import MaskIndexes, mask_from_scores
+
+__all__ = ["MaskIndexes", "mask_from_scores"]
