@@ -48,7 +48,8 @@ DATASETS = {
     # CPU quickstart on scikit-learn's embedded digits (solo-ext data digits --out ./data/digits)
     "digits": dict(
         dataset="custom", train_path="./data/digits/train", val_path="./data/digits/val", crop=32, patch=8,
-        mae=dict(backbone="vit_tiny", epochs=15, batch=64, lr=4.0e-3, start_epoch=2),
+        # MAGMA's schedule shrunk to 15 epochs; lambda = 1 this early collapses the tiny ViT's features
+        mae=dict(backbone="vit_tiny", epochs=15, batch=64, lr=1.0e-3, start_epoch=5, magma_weight=0.1),
         ssl=dict(epochs=15), mean=[0.3094] * 3, std=[0.3488] * 3, precision=32, accelerator="cpu",
     ),
 }
@@ -148,6 +149,7 @@ def pretrain_config(name: str, spec: dict, file_name: str) -> dict:
         kwargs = {**decoder, "mask_ratio": 0.75, "norm_pix_loss": big}
         lr, backbone = mae["lr"], mae["backbone"]
         batch, start_epoch = mae["batch"], mae["start_epoch"]
+        magma = {"weight": mae["magma_weight"], "start_epoch": start_epoch} if "magma_weight" in mae else {"start_epoch": start_epoch}
     else:
         method, extra = SSL_FAMILY[file_name]
         host = file_name.replace("m-", "")
@@ -157,9 +159,10 @@ def pretrain_config(name: str, spec: dict, file_name: str) -> dict:
             kwargs["proj_hidden_dim"] = 512
             kwargs["proj_output_dim"] = 128 if host == "simclr" else 512
         lr, backbone = 1.0e-3, "vit_tiny"
-        batch, start_epoch = (64, 2) if name == "digits" else (256, 10)
+        batch, start_epoch = (64, 5) if name == "digits" else (256, 10)
+        magma = {"weight": 0.1, "start_epoch": start_epoch} if name == "digits" else {"start_epoch": start_epoch}
     for key, value in extra.items():
-        kwargs[key] = {"start_epoch": start_epoch} if key == "magma" else value
+        kwargs[key] = magma if key == "magma" else value
     cfg.update(
         name=f"{file_name}-{name}",
         method=method,

@@ -32,7 +32,7 @@ def test_single_crop_method_trains_and_logs(m_mae_run):
     for key in ("train_reconstruction_loss", "train_magma_loss", "train_magma_weight", "train_uniformity_loss",
                 "val_acc1", "val_knn_acc1"):
         assert key in metrics, key
-    assert metrics["train_magma_weight"] == 1.0 and metrics["train_magma_loss"] > 0
+    assert metrics["train_magma_weight"] == 0.1 and metrics["train_magma_loss"] > 0  # the digits zoo λ
     assert trainer.global_step == 2
 
 
@@ -54,7 +54,7 @@ def test_every_magma_method_trains_with_online_linear_and_knn(config, method, ho
     metrics = trainer.callback_metrics
     for key in (host_loss, "train_magma_loss", "train_uniformity_loss", "val_acc1", "val_knn_acc1"):
         assert key in metrics, key
-    assert metrics["train_magma_weight"] == 0.0  # start_epoch 2 in the digits zoo
+    assert metrics["train_magma_weight"] == 0.0  # start_epoch 5 in the digits zoo
     assert only_checkpoint(tmp_path / "trained_models" / method).is_file()
 
 
