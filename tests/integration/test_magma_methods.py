@@ -21,6 +21,17 @@ def fake_batch(n=8, crops=1, size=32, seed=0):
     return [torch.arange(n), images, torch.randint(0, 10, (n,), generator=g)]
 
 
+def losses_on_the_same_batch(model, other):
+    """Both models with model's weights, one training step each on the same batch and random masks."""
+    other.load_state_dict(model.state_dict())
+    batch = fake_batch()
+    losses = []
+    for m in (model, other):
+        torch.manual_seed(1)
+        losses.append(m.training_step(batch, 0))
+    return losses
+
+
 def test_m_mae_with_zero_weights_is_solo_learns_mae(digits_dir, tmp_path):
     overrides = ["++method_kwargs.magma.weight=0", "++method_kwargs.uniformity_weight=0"]
     cfg_ours = parsed(digits_config("m-mae", digits_dir, tmp_path, *overrides))
@@ -30,12 +41,7 @@ def test_m_mae_with_zero_weights_is_solo_learns_mae(digits_dir, tmp_path):
     torch.manual_seed(0)
     mae = METHODS["mae"](cfg_mae)
     assert type(mae.backbone) is type(ours.backbone)  # both the masking MAE ViT
-    mae.load_state_dict(ours.state_dict())
-    batch = fake_batch()
-    torch.manual_seed(1)
-    loss_ours = ours.training_step(batch, 0)
-    torch.manual_seed(1)
-    loss_mae = mae.training_step(batch, 0)
+    loss_ours, loss_mae = losses_on_the_same_batch(ours, mae)
     assert torch.equal(loss_ours, loss_mae)
 
 
@@ -43,12 +49,7 @@ def test_m_mae_adds_the_weighted_regulariser(digits_dir, tmp_path):
     cfg = parsed(digits_config("m-mae", digits_dir, tmp_path, "++method_kwargs.magma.start_epoch=0"))
     model = METHODS["m_mae"](cfg)
     zero = METHODS["m_mae"](parsed(digits_config("m-mae", digits_dir, tmp_path, "++method_kwargs.magma.weight=0")))
-    zero.load_state_dict(model.state_dict())
-    batch = fake_batch()
-    torch.manual_seed(1)
-    with_reg = model.training_step(batch, 0)
-    torch.manual_seed(1)
-    without = zero.training_step(batch, 0)
+    with_reg, without = losses_on_the_same_batch(model, zero)
     assert with_reg > without
     with_reg.backward()
     assert all(len(b._forward_hooks) == 0 for b in model.backbone.blocks)  # nothing left behind
