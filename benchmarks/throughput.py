@@ -6,7 +6,8 @@ For every (method, baseline) pair both models are built from the zoo config of t
 backbone, batch and crops), then timed step by step, alternating between the two, over full training
 steps (forward, backward, AdamW step) on synthetic images; the ratio of throughputs (from median step
 times) is printed beside an A/A control (a second copy of the baseline: the machine's timing noise),
-the step time, the regulariser's own forward+backward time, and peak GPU memory when CUDA is present.
+the step time, the method's own added work timed alone (MAGMA terms forward+backward, or ColorMAE's
+mask sampling), and peak GPU memory when CUDA is present.
 The MAGMA term is switched on from step 0 so its cost is in the measurement.
 """
 
@@ -23,6 +24,7 @@ from omegaconf import OmegaConf
 import solo_ext
 from solo_ext.cli import zoo_path
 from solo_ext.losses import magma_loss, uniformity_loss
+from solo_ext.masking import mask_from_scores
 
 # (method config, baseline config, target ratio)
 PAIRS = {
@@ -30,6 +32,7 @@ PAIRS = {
     "mu_mae": ("mu-mae", "u-mae", 0.995),
     "m_simclr": ("m-simclr", "simclr", 0.995),
     "m_vicreg": ("m-vicreg", "vicreg", 0.995),
+    "colormae": ("colormae", "mae", 0.99),
 }
 
 
@@ -38,7 +41,7 @@ def build(dataset: str, config: str, batch: int, device: torch.device):
     from solo.methods import METHODS
 
     overrides = [f"optimizer.batch_size={batch}", "knn_eval.enabled=false", "data.train_path=/unused", "data.val_path=null"]
-    if config.startswith("m") and config != "mae":
+    if config.startswith("m-") or config == "mu-mae":
         overrides.append("++method_kwargs.magma.start_epoch=0")
     with initialize_config_dir(config_dir=str(zoo_path() / "pretrain" / dataset), version_base="1.2"):
         cfg = compose(config_name=config, overrides=overrides)
@@ -81,15 +84,22 @@ def peak_memory(model, batch_data, optimizer, device) -> float:
     return torch.cuda.max_memory_allocated(device) / 2**30
 
 
-def regulariser_ms(batch: int, dim: int, device, repeats: int = 50) -> float:
-    """Forward + backward of the MAGMA and uniformity terms alone on [batch, dim] features."""
-    x, y = (torch.randn(batch, dim, device=device, requires_grad=True) for _ in range(2))
+def own_work_ms(model, batch: int, device, repeats: int = 50) -> float:
+    """The method's own added work, timed alone: MAGMA + uniformity forward/backward on [batch, D]
+    features, or ColorMAE's mask sampling (pattern windows + top-k split)."""
+    masker = getattr(model, "masker", None)
+    if masker is not None:
+        work = lambda: mask_from_scores(masker.scores(batch, model.grid), model.mask_ratio)  # noqa: E731
+    else:
+        dim = model.features_dim
+        x, y = (torch.randn(batch, dim, device=device, requires_grad=True) for _ in range(2))
+        work = lambda: (magma_loss(x, y) + uniformity_loss(y)).backward()  # noqa: E731
     seconds = []
     for _ in range(repeats):
         if device.type == "cuda":
             torch.cuda.synchronize()
         start = time.perf_counter()
-        (magma_loss(x, y) + uniformity_loss(y)).backward()
+        work()
         if device.type == "cuda":
             torch.cuda.synchronize()
         seconds.append(time.perf_counter() - start)
@@ -113,11 +123,15 @@ def measure(name, dataset, batch, steps, device):
             seconds[label].append(step_seconds(*models[label], device))
     speed = {label: batch / statistics.median(values) for label, values in seconds.items()}
     memory = {label: peak_memory(*models[label], device) for label in ("method", "baseline")}
-    dim = models["method"][0].features_dim
+    masker = getattr(models["method"][0], "masker", None)
+    if masker is not None:  # ColorMAE: the bank's memory, as stored and in fp16
+        bank = masker.bank
+        print(f"  colormae bank {tuple(bank.shape)}: {bank.numel() * bank.element_size() / 2**20:.1f} MiB "
+              f"as {bank.dtype}, {bank.numel() * 2 / 2**20:.1f} MiB with method_kwargs.colormae.fp16=true", flush=True)
     return dict(
         pair=f"{method_cfg} / {baseline_cfg}", method=speed["method"], baseline=speed["baseline"],
         ratio=speed["method"] / speed["baseline"], control=speed["control"] / speed["baseline"], target=target,
-        step_ms=1e3 * batch / speed["baseline"], reg_ms=regulariser_ms(batch, dim, device),
+        step_ms=1e3 * batch / speed["baseline"], reg_ms=own_work_ms(models["method"][0], batch, device),
         mem_method=memory["method"], mem_baseline=memory["baseline"],
     )
 
@@ -137,7 +151,7 @@ def main(argv=None):
     steps = args.steps or (200 if device.type == "cuda" else 40)
     name = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
     print(f"device: {name}; dataset settings: {args.dataset}; batch {batch}; {steps} alternating steps per model")
-    print(f"{'pair':<20}{'img/s':>8}{'baseline':>9}{'ratio':>7}{'A/A':>7}{'target':>7}{'step ms':>9}{'reg ms':>8}"
+    print(f"{'pair':<20}{'img/s':>8}{'baseline':>9}{'ratio':>7}{'A/A':>7}{'target':>7}{'step ms':>9}{'own ms':>8}"
           f"{'peak GiB':>9}{'baseline':>9}")
     for pair in args.pairs:
         r = measure(pair, args.dataset, batch, steps, device)

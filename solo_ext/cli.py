@@ -5,6 +5,8 @@
     solo-ext knn --pretrained_checkpoint_dir DIR --dataset custom --train_data_path ... --val_data_path ...
     solo-ext zoo [--list]                # path of the installed zoo_configs (listing on stderr)
     solo-ext data digits --out DIR [--overwrite]
+    solo-ext colormae patterns --color green --num 3072 --size 256 --seed 0 --out FILE.npz
+    solo-ext colormae preview --patterns FILE.npz --grid 14 --mask_ratio 0.75 --out masks.png
 """
 
 import argparse
@@ -100,7 +102,7 @@ def _data(argv) -> None:
 
 def main(argv=None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = ["pretrain", "linear", "knn", "zoo", "data"]
+    commands = ["pretrain", "linear", "knn", "zoo", "data", "colormae"]
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print(__doc__)
         sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
@@ -111,6 +113,14 @@ def main(argv=None) -> None:
         return _data(rest)
 
     from solo_ext.config import ConfigError
+
+    if command == "colormae":
+        from solo_ext.tools.colormae import main as colormae_main
+
+        try:
+            return colormae_main(rest)
+        except (ConfigError, FileExistsError) as err:
+            sys.exit(f"solo-ext colormae: {err}")
 
     try:
         require_solo_learn()

@@ -4,11 +4,11 @@ Every check raises ConfigError naming the key, the value and what is allowed, wh
 """
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Tuple
+from typing import Any, Mapping, Optional, Tuple
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-__all__ = ["ConfigError", "MagmaSettings", "check_known_keys", "to_plain"]
+__all__ = ["ColorMAESettings", "ConfigError", "MagmaSettings", "check_known_keys", "to_plain"]
 
 
 class ConfigError(ValueError):
@@ -101,3 +101,72 @@ class MagmaSettings:
 
     def as_dict(self) -> dict:
         return {key: (list(v) if isinstance(v := getattr(self, key), tuple) else v) for key in self.KEYS}
+
+
+@dataclass(frozen=True)
+class ColorMAESettings:
+    """``method_kwargs.colormae``: where the pattern bank comes from and how masks are drawn.
+
+    patterns: an .npz bank (ours or the official files); null generates one from color/num_patterns/
+    pattern_size/seed at start-up. mode: per_sample | official. fp16: store the bank in half precision.
+    schedule: optional list of {start_epoch, color | patterns} switching the bank from that epoch on.
+    """
+
+    patterns: Optional[str] = None
+    color: str = "green"
+    num_patterns: int = 3072
+    pattern_size: int = 256
+    seed: int = 0
+    mode: str = "per_sample"
+    fp16: bool = False
+    schedule: Tuple[Tuple[int, str, Optional[str]], ...] = ()  # (start_epoch, color, patterns)
+
+    KEYS = ("patterns", "color", "num_patterns", "pattern_size", "seed", "mode", "fp16", "schedule")
+    COLORS = ("red", "blue", "green", "purple")
+    MODES = ("per_sample", "official")
+
+    @classmethod
+    def from_method_kwargs(cls, method_kwargs: Mapping) -> "ColorMAESettings":
+        node = to_plain(method_kwargs.get("colormae", None)) or {}
+        key = "method_kwargs.colormae"
+        if not isinstance(node, dict):
+            raise ConfigError(f"{key}: {node!r} is not allowed; expected a mapping with keys {list(cls.KEYS)}")
+        check_known_keys(node, cls.KEYS, key)
+        get = lambda name: node.get(name, getattr(cls, name))  # noqa: E731
+        color, mode, fp16, patterns = get("color"), get("mode"), get("fp16"), get("patterns")
+        if color not in cls.COLORS:
+            raise ConfigError(f"{key}.color: {color!r} is unknown; allowed: {list(cls.COLORS)}")
+        if mode not in cls.MODES:
+            raise ConfigError(f"{key}.mode: {mode!r} is unknown; allowed: {list(cls.MODES)}")
+        if not isinstance(fp16, bool):
+            raise ConfigError(f"{key}.fp16: {fp16!r} is not allowed; expected true or false")
+        if patterns is not None and not isinstance(patterns, str):
+            raise ConfigError(f"{key}.patterns: {patterns!r} is not allowed; expected a path to an .npz or null")
+        num, size = _whole(get("num_patterns"), f"{key}.num_patterns"), _whole(get("pattern_size"), f"{key}.pattern_size")
+        if num < 1 or size < 1:
+            raise ConfigError(f"{key}.num_patterns/pattern_size: {num}/{size} is not allowed; expected whole numbers >= 1")
+        schedule = []
+        for i, entry in enumerate(get("schedule") or ()):
+            where = f"{key}.schedule[{i}]"
+            if not isinstance(entry, dict) or "start_epoch" not in entry or len(set(entry) & {"color", "patterns"}) != 1:
+                raise ConfigError(f"{where}: {entry!r} is not allowed; expected {{start_epoch: N, color: C}} or {{start_epoch: N, patterns: FILE}}")
+            check_known_keys(entry, ("start_epoch", "color", "patterns"), where)
+            if "color" in entry and entry["color"] not in cls.COLORS:
+                raise ConfigError(f"{where}.color: {entry['color']!r} is unknown; allowed: {list(cls.COLORS)}")
+            schedule.append((_whole(entry["start_epoch"], f"{where}.start_epoch"), entry.get("color", color), entry.get("patterns")))
+        return cls(patterns, color, num, size, _whole(get("seed"), f"{key}.seed"), mode, fp16, tuple(sorted(schedule)))
+
+    def source_for_epoch(self, epoch: int) -> Tuple[str, Optional[str]]:
+        """(color, patterns file) of the bank in use at ``epoch``: the last schedule entry started, else the base."""
+        source = (self.color, self.patterns)
+        for start, color, patterns in self.schedule:
+            if start <= epoch:
+                source = (color, patterns)
+        return source
+
+    def as_dict(self) -> dict:
+        node = {key: getattr(self, key) for key in self.KEYS if key != "schedule"}
+        node["schedule"] = [
+            {"start_epoch": s, **({"patterns": p} if p is not None else {"color": c})} for s, c, p in self.schedule
+        ]
+        return node

@@ -4,6 +4,7 @@ Importing this package needs solo-learn; ``solo_ext.register()`` checks for it f
 """
 
 from solo_ext.methods.base import SoloExtMethod, accepts_large_crops
+from solo_ext.methods.colormae import ColorMAE
 from solo_ext.methods.magma import MMAE, MSimCLR, MUMAE, MVICReg, UMAE
 
 __all__ = ["SOLO_EXT_METHODS", "register_methods", "accepts_large_crops", "SoloExtMethod"]
@@ -15,6 +16,7 @@ SOLO_EXT_METHODS = {
     "mu_mae": MUMAE,
     "m_simclr": MSimCLR,
     "m_vicreg": MVICReg,
+    "colormae": ColorMAE,
 }
 
 

@@ -1,0 +1,58 @@
+"""ColorMAE (solo-learn glue): MAE whose masks come from a coloured-noise pattern bank.
+
+The bank lives in a ColoredNoiseMasker (moved like a buffer: right device per rank, never in
+checkpoints, never broadcast by DDP); the active bank is a pure function of the epoch (schedule), so a resumed run masks exactly
+like an uninterrupted one.
+"""
+
+from typing import Optional
+
+import torch
+
+from solo_ext.config import ColorMAESettings, ConfigError
+from solo_ext.masking import ColoredNoiseMasker, generate_patterns, load_patterns
+from solo_ext.methods.base import SoloExtMethod
+from solo_ext.methods.mae_family import MaskedViTMAE
+
+__all__ = ["ColorMAE"]
+
+
+class ColorMAE(SoloExtMethod, MaskedViTMAE):
+    """ColorMAE: ``mask_scores`` are windows of filtered-noise patterns (keep the highest values)."""
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.colormae = ColorMAESettings.from_method_kwargs(cfg.method_kwargs)
+        self.grid: int = int(self.backbone.patch_embed.grid_size[0])
+        self._bank_source = self.colormae.source_for_epoch(0)
+        self.masker = ColoredNoiseMasker(self._load_bank(*self._bank_source), self.colormae.mode, self.colormae.fp16)
+        for _, color, patterns in self.colormae.schedule:  # fail at start-up, not at epoch 200
+            if patterns is not None:
+                load_patterns(patterns, min_size=self.grid)
+
+    @classmethod
+    def add_and_assert_specific_cfg(cls, cfg):
+        cfg = super().add_and_assert_specific_cfg(cfg)
+        cfg.method_kwargs.colormae = ColorMAESettings.from_method_kwargs(cfg.method_kwargs).as_dict()
+        return cfg
+
+    def _load_bank(self, color: str, patterns: Optional[str]) -> torch.Tensor:
+        if patterns is not None:
+            bank = load_patterns(patterns, min_size=self.grid)
+        else:
+            if self.colormae.pattern_size < self.grid:
+                raise ConfigError(
+                    f"method_kwargs.colormae.pattern_size: {self.colormae.pattern_size} is smaller than the patch grid "
+                    f"({self.grid}); allowed: >= {self.grid}"
+                )
+            bank = generate_patterns(color, self.colormae.num_patterns, self.colormae.pattern_size, self.colormae.seed)
+        return torch.from_numpy(bank)
+
+    def on_train_epoch_start(self) -> None:
+        source = self.colormae.source_for_epoch(self.current_epoch)
+        if source != self._bank_source:
+            self.masker.set_bank(self._load_bank(*source))
+            self._bank_source = source
+
+    def mask_scores(self, X: torch.Tensor) -> torch.Tensor:
+        return self.masker.scores(X.size(0), self.grid)
