@@ -26,9 +26,14 @@ class ColorMAE(SoloExtMethod, MaskedViTMAE):
         self.grid: int = int(self.backbone.patch_embed.grid_size[0])
         self._bank_source = self.colormae.source_for_epoch(0)
         self.masker = ColoredNoiseMasker(self._load_bank(*self._bank_source), self.colormae.mode, self.colormae.fp16)
-        for _, color, patterns in self.colormae.schedule:  # fail at start-up, not at epoch 200
+        for _, _, patterns in self.colormae.schedule:  # fail at start-up, not at epoch 200
             if patterns is not None:
                 load_patterns(patterns, min_size=self.grid)
+        if self.colormae.mode == "official" and self.batch_size > self.masker.bank.shape[0]:
+            raise ConfigError(
+                f"method_kwargs.colormae.mode: 'official' draws patterns 0..B-1 but optimizer.batch_size={self.batch_size} "
+                f"exceeds the {self.masker.bank.shape[0]} patterns; allowed: per_sample, or a bank of >= B patterns"
+            )
 
     @classmethod
     def add_and_assert_specific_cfg(cls, cfg):

@@ -70,8 +70,10 @@ def test_pattern_file_and_schedule(digits_dir, tmp_path):
         ("++method_kwargs.colormae.pattern_size=2", "method_kwargs.colormae.pattern_size"),
         ("method_kwargs.mask_ratio=0", "method_kwargs.mask_ratio"),
         ("++method_kwargs.colormae.mode=shared", "method_kwargs.colormae.mode"),
+        (("++method_kwargs.colormae.num_patterns=8", "++method_kwargs.colormae.mode=official"), "method_kwargs.colormae.mode"),
     ],
 )
 def test_bad_config_names_the_key(override, key, digits_dir, tmp_path):
+    overrides = (override,) if isinstance(override, str) else override
     with pytest.raises(ConfigError, match=key):
-        build_model(digits_config("colormae", digits_dir, tmp_path, override))
+        build_model(digits_config("colormae", digits_dir, tmp_path, *overrides))
