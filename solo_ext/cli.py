@@ -55,7 +55,7 @@ def _run_hydra(command: str, argv) -> None:
 
     def report(trainer) -> None:
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val_")}
-        if metrics:
+        if metrics and trainer.is_global_zero:
             print("final validation: " + ", ".join(f"{k}={v:.2f}" for k, v in sorted(metrics.items())))
 
     @hydra.main(version_base="1.2", config_path=None)

@@ -54,7 +54,7 @@ def load_state_dict(path: Path, trust: bool = False) -> Dict[str, torch.Tensor]:
     except pickle.UnpicklingError as err:
         raise ConfigError(
             f"{path}: torch.load(weights_only=True) refuses this file: it stores python objects besides tensors "
-            "(solo-learn's built-in methods keep OmegaConf lists in the optimizer state). If you made this file "
+            "(e.g. OmegaConf containers, as older solo-learn/torch versions wrote). If you made this file "
             f"yourself and trust it, rerun with trust_checkpoint=true.\n  torch said: {str(err).splitlines()[0]}"
         ) from None
     return checkpoint["state_dict"] if "state_dict" in checkpoint else checkpoint

@@ -44,8 +44,8 @@ def accepts_large_crops(method_cls, num_large_crops: int) -> bool:
 class SoloExtMethod:
     """Mixin placed before the solo-learn method class.
 
-    Keeps optimizer and scheduler arguments as plain python so that checkpoints (optimizer and scheduler
-    state included) load under torch.load(weights_only=True), torch's default since 2.6.
+    Keeps optimizer and scheduler arguments as plain python, so no OmegaConf object can reach a checkpoint's
+    optimizer or scheduler state and checkpoints load under torch.load(weights_only=True) (torch ≥ 2.6's default).
     """
 
     def __init__(self, cfg):

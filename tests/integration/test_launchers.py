@@ -113,3 +113,23 @@ def test_solo_learns_main_pretrain_runs_a_two_crop_method(digits_dir, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     args = json.loads(next((tmp_path / "trained_models" / "m_simclr").rglob("args.json")).read_text())
     assert args["method"] == "m_simclr" and args["method_kwargs"]["magma"]["reference_layers"] == [10]
+
+
+def test_solo_learn_builtin_checkpoint_evaluates_and_untrusted_pickles_are_refused(digits_dir, tmp_path):
+    """solo-learn's own MAE: evaluated with its 12-head ViT; a file with python objects needs trust."""
+    from omegaconf import OmegaConf
+
+    from solo_ext.config import ConfigError
+
+    pretrain(digits_config("mae", digits_dir, tmp_path))
+    ckpt = only_checkpoint(tmp_path / "trained_models" / "mae")
+    cfg = lambda path, *extra: digits_config("linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{path}'", *extra, task="linear")  # noqa: E731
+    assert linear(cfg(ckpt)).lightning_module.backbone.blocks[0].attn.num_heads == 12
+
+    pickled = ckpt.with_name("with-omegaconf.ckpt")  # as written by older torch/solo-learn versions
+    checkpoint = torch.load(ckpt, map_location="cpu", weights_only=True)
+    checkpoint["hyper_parameters"] = OmegaConf.create({"betas": [0.9, 0.95]})
+    torch.save(checkpoint, pickled)
+    with pytest.raises(ConfigError, match="trust_checkpoint=true"):
+        linear(cfg(pickled))
+    assert linear(cfg(pickled, "+trust_checkpoint=true")).lightning_module.backbone.blocks[0].attn.num_heads == 12
