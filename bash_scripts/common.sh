@@ -58,10 +58,10 @@ pretrain_and_evaluate() {
     "$DEVICES" "seed=$SEED" "checkpoint.dir=$run_dir/pretrain" "$@" "${EXTRA[@]}"
   local ckpt_dir
   ckpt_dir=$(newest_checkpoint_dir "$run_dir/pretrain")
-  run solo-ext linear --config-path "$ZOO/linear/$DATASET" --config-name linear \
+  run solo-ext linear --config-path "$ZOO/linear/$DATASET" --config-name "${LINEAR_CONFIG:-linear}" \
     "$DEVICES" "pretrained_feature_extractor='$ckpt_dir'" "checkpoint.dir=$run_dir/linear" "${EXTRA[@]}"
   local data_args
-  data_args=$(python3 - "$ZOO/linear/$DATASET/linear.yaml" <<'PY'
+  data_args=$(python3 - "$ZOO/linear/$DATASET/${LINEAR_CONFIG:-linear}.yaml" <<'PY'
 import sys, yaml
 data = yaml.safe_load(open(sys.argv[1]))["data"]
 print(data["dataset"], data["train_path"], data["val_path"])

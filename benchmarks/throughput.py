@@ -13,6 +13,7 @@ The MAGMA term is switched on from step 0 so its cost is in the measurement.
 
 import argparse
 import logging
+import os
 import statistics
 import time
 import warnings
@@ -33,7 +34,19 @@ PAIRS = {
     "m_simclr": ("m-simclr", "simclr", 0.995),
     "m_vicreg": ("m-vicreg", "vicreg", 0.995),
     "colormae": ("colormae", "mae", 0.99),
+    "smae": ("smae", "mae-lite", 0.85),  # SMAE's zoo exists for tiny-imagenet (and digits) only
 }
+PAIR_DATASET = {"smae": "tiny-imagenet"}
+
+
+def untrained_critic() -> str:
+    """A random-init critic: the perceptual loss costs the same whatever the critic's weights."""
+    import tempfile
+
+    from solo_ext.losses import build_critic, save_critic
+
+    path = os.path.join(tempfile.mkdtemp(prefix="solo-ext-bench-"), "critic.pt")
+    return str(save_critic(path, build_critic(10), 10, top1=0.0))
 
 
 def build(dataset: str, config: str, batch: int, device: torch.device):
@@ -41,6 +54,8 @@ def build(dataset: str, config: str, batch: int, device: torch.device):
     from solo.methods import METHODS
 
     overrides = [f"optimizer.batch_size={batch}", "knn_eval.enabled=false", "data.train_path=/unused", "data.val_path=null"]
+    if config.startswith("smae"):
+        overrides.append(f"++method_kwargs.smae.critic={untrained_critic()}")
     if config.startswith("m-") or config == "mu-mae":
         overrides.append("++method_kwargs.magma.start_epoch=0")
     with initialize_config_dir(config_dir=str(zoo_path() / "pretrain" / dataset), version_base="1.2"):
@@ -88,7 +103,12 @@ def own_work_ms(model, batch: int, device, repeats: int = 50) -> float:
     """The method's own added work, timed alone: MAGMA + uniformity forward/backward on [batch, D]
     features, or ColorMAE's mask sampling (pattern windows + top-k split)."""
     masker = getattr(model, "masker", None)
-    if masker is not None:
+    if getattr(model, "perceptual", None) is not None:  # SMAE: the critic's forward+backward on a reconstruction
+        crop = model.grid * model._vit_patch_size
+        reconstruction = torch.randn(batch, 3, crop, crop, device=device, requires_grad=True)
+        target = torch.randn(batch, 3, crop, crop, device=device)
+        work = lambda: model.perceptual(reconstruction, target).backward()  # noqa: E731
+    elif masker is not None:
         work = lambda: mask_from_scores(masker.scores(batch, model.grid), model.mask_ratio)  # noqa: E731
     else:
         dim = model.features_dim
@@ -108,8 +128,11 @@ def own_work_ms(model, batch: int, device, repeats: int = 50) -> float:
 
 def measure(name, dataset, batch, steps, device):
     method_cfg, baseline_cfg, target = PAIRS[name]
+    dataset = PAIR_DATASET.get(name, dataset)
     configs = (("method", method_cfg), ("baseline", baseline_cfg), ("control", baseline_cfg))
     models = {label: build(dataset, cfg, batch, device) for label, cfg in configs}
+    if hasattr(models["method"][0], "s_pix"):  # SMAE: calibrated constants, as after on_train_start
+        models["method"][0].s_pix.fill_(1.0), models["method"][0].s_perc.fill_(1.0)
     for parts in models.values():  # warm-up
         for _ in range(2):
             step(*parts)

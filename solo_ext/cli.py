@@ -7,6 +7,7 @@
     solo-ext data digits --out DIR [--overwrite]
     solo-ext colormae patterns --color green --num 3072 --size 256 --seed 0 --out FILE.npz
     solo-ext colormae preview --patterns FILE.npz --grid 14 --mask_ratio 0.75 --out masks.png
+    solo-ext critic train --data DIR --out critic.pt [--size 64 --mean ... --std ... --epochs 200]
 """
 
 import argparse
@@ -102,7 +103,7 @@ def _data(argv) -> None:
 
 def main(argv=None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = ["pretrain", "linear", "knn", "zoo", "data", "colormae"]
+    commands = ["pretrain", "linear", "knn", "zoo", "data", "colormae", "critic"]
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print(__doc__)
         sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
@@ -114,13 +115,14 @@ def main(argv=None) -> None:
 
     from solo_ext.config import ConfigError
 
-    if command == "colormae":
+    if command in ("colormae", "critic"):
         from solo_ext.tools.colormae import main as colormae_main
+        from solo_ext.tools.critic import main as critic_main
 
         try:
-            return colormae_main(rest)
-        except (ConfigError, FileExistsError) as err:
-            sys.exit(f"solo-ext colormae: {err}")
+            return {"colormae": colormae_main, "critic": critic_main}[command](rest)
+        except (ConfigError, FileExistsError, FileNotFoundError) as err:
+            sys.exit(f"solo-ext {command}: {err}")
 
     try:
         require_solo_learn()

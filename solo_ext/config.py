@@ -8,7 +8,7 @@ from typing import Any, Mapping, Optional, Tuple
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-__all__ = ["ColorMAESettings", "ConfigError", "MagmaSettings", "check_known_keys", "to_plain"]
+__all__ = ["ColorMAESettings", "ConfigError", "MagmaSettings", "SMAESettings", "check_known_keys", "to_plain"]
 
 
 class ConfigError(ValueError):
@@ -26,6 +26,16 @@ def check_known_keys(node: Mapping, allowed, key: str) -> None:
     unknown = sorted(set(node.keys()) - set(allowed))
     if unknown:
         raise ConfigError(f"{key}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+
+
+def _section(method_kwargs: Mapping, name: str, keys, defaults):
+    """(``method_kwargs.<name>`` as a checked plain dict, its config key, a getter falling back to defaults)."""
+    node = to_plain(method_kwargs.get(name, None)) or {}
+    key = f"method_kwargs.{name}"
+    if not isinstance(node, dict):
+        raise ConfigError(f"{key}: {node!r} is not allowed; expected a mapping with keys {list(keys)}")
+    check_known_keys(node, keys, key)
+    return node, key, lambda field: node.get(field, getattr(defaults, field))
 
 
 def _number(value: Any, key: str, minimum: float = 0.0, strictly: bool = False) -> float:
@@ -70,11 +80,7 @@ class MagmaSettings:
 
     @classmethod
     def from_method_kwargs(cls, method_kwargs: Mapping, defaults: "MagmaSettings") -> "MagmaSettings":
-        node = to_plain(method_kwargs.get("magma", None)) or {}
-        if not isinstance(node, dict):
-            raise ConfigError(f"method_kwargs.magma: {node!r} is not allowed; expected a mapping with keys {list(cls.KEYS)}")
-        check_known_keys(node, cls.KEYS, "method_kwargs.magma")
-        get = lambda name: node.get(name, getattr(defaults, name))  # noqa: E731
+        _, _, get = _section(method_kwargs, "magma", cls.KEYS, defaults)
 
         layers = get("reference_layers")
         if isinstance(layers, int) and not isinstance(layers, bool):
@@ -127,12 +133,7 @@ class ColorMAESettings:
 
     @classmethod
     def from_method_kwargs(cls, method_kwargs: Mapping) -> "ColorMAESettings":
-        node = to_plain(method_kwargs.get("colormae", None)) or {}
-        key = "method_kwargs.colormae"
-        if not isinstance(node, dict):
-            raise ConfigError(f"{key}: {node!r} is not allowed; expected a mapping with keys {list(cls.KEYS)}")
-        check_known_keys(node, cls.KEYS, key)
-        get = lambda name: node.get(name, getattr(cls, name))  # noqa: E731
+        _, key, get = _section(method_kwargs, "colormae", cls.KEYS, cls)
         color, mode, fp16, patterns = get("color"), get("mode"), get("fp16"), get("patterns")
         if color not in cls.COLORS:
             raise ConfigError(f"{key}.color: {color!r} is unknown; allowed: {list(cls.COLORS)}")
@@ -170,3 +171,44 @@ class ColorMAESettings:
             {"start_epoch": s, **({"patterns": p} if p is not None else {"color": c})} for s, c, p in self.schedule
         ]
         return node
+
+
+@dataclass(frozen=True)
+class SMAESettings:
+    """``method_kwargs.smae``: L = (1 − alpha)·s_pix·L_pix + alpha·s_perc·L_perc.
+
+    alpha: 0 = pixel loss only (MAE-like), 1 = perceptual only. pixel_loss: over ``all`` patches (SMAE) or
+    the ``masked`` ones (MAE). critic: checkpoint from `solo-ext critic train` (needed when alpha > 0).
+    masking: ``random`` (MAE's) or ``block``. block_bank_size: block masks precomputed at start-up.
+    calibration_batches: no-grad batches setting s_pix = mean(1/L_pix), s_perc = mean(1/L_perc).
+    """
+
+    alpha: float = 0.5
+    pixel_loss: str = "all"
+    critic: Optional[str] = None
+    masking: str = "random"
+    block_bank_size: int = 10000
+    calibration_batches: int = 10
+
+    KEYS = ("alpha", "pixel_loss", "critic", "masking", "block_bank_size", "calibration_batches")
+
+    @classmethod
+    def from_method_kwargs(cls, method_kwargs: Mapping) -> "SMAESettings":
+        _, key, get = _section(method_kwargs, "smae", cls.KEYS, cls)
+        alpha = _number(get("alpha"), f"{key}.alpha")
+        if alpha > 1:
+            raise ConfigError(f"{key}.alpha: {alpha!r} is not allowed; expected a number in [0, 1]")
+        for name, allowed in (("pixel_loss", ("all", "masked")), ("masking", ("random", "block"))):
+            if get(name) not in allowed:
+                raise ConfigError(f"{key}.{name}: {get(name)!r} is unknown; allowed: {list(allowed)}")
+        critic = get("critic")
+        if alpha > 0 and not isinstance(critic, str):
+            raise ConfigError(f"{key}.critic: {critic!r} is not allowed with alpha {alpha} > 0; "
+                              "expected the path of a critic checkpoint (solo-ext critic train)")
+        bank, batches = _whole(get("block_bank_size"), f"{key}.block_bank_size"), _whole(get("calibration_batches"), f"{key}.calibration_batches")
+        if bank < 1 or batches < 1:
+            raise ConfigError(f"{key}.block_bank_size/calibration_batches: {bank}/{batches}; expected whole numbers >= 1")
+        return cls(alpha, get("pixel_loss"), critic, get("masking"), bank, batches)
+
+    def as_dict(self) -> dict:
+        return {key: getattr(self, key) for key in self.KEYS}

@@ -8,8 +8,11 @@ from solo_ext.config import ConfigError, to_plain
 
 __all__ = ["SoloExtMethod", "accepts_large_crops", "MASKING_VITS", "masking_vit_backbones"]
 
-# solo-learn ships a masking MAE ViT for these names, but hands it out only to a method named "mae".
-MASKING_VITS = ("vit_tiny", "vit_small", "vit_base", "vit_large")
+from solo_ext.methods.backbones import EXTRA_BACKBONES
+
+# solo-learn ships a masking MAE ViT for these names, but hands it out only to a method named "mae";
+# solo-ext's own ViTs (vit_lite) are masking ViTs for every method.
+MASKING_VITS = ("vit_tiny", "vit_small", "vit_base", "vit_large", *EXTRA_BACKBONES)
 
 
 def _as_mae_backbone(name: str):
@@ -24,7 +27,8 @@ def _as_mae_backbone(name: str):
 
 def masking_vit_backbones() -> dict:
     """solo-learn's backbone table with the MAE (masking) ViT under the usual ViT names."""
-    return {**BaseMethod._BACKBONES, **{name: _as_mae_backbone(name) for name in MASKING_VITS}}
+    solo_vits = {name: _as_mae_backbone(name) for name in MASKING_VITS if name not in EXTRA_BACKBONES}
+    return {**BaseMethod._BACKBONES, **EXTRA_BACKBONES, **solo_vits}
 
 
 def accepts_large_crops(method_cls, num_large_crops: int) -> bool:

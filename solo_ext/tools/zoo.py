@@ -114,6 +114,16 @@ def augmentations(name: str, spec: dict) -> dict:
     }
 
 
+PRETRAIN_ORDER = ["defaults", "hydra", "name", "method", "backbone", "method_kwargs", "data", "optimizer", "scheduler",
+                  "checkpoint", "auto_resume", "knn_eval", "performance", "max_epochs", "devices", "sync_batchnorm",
+                  "accelerator", "strategy", "precision"]
+
+
+def _in_solo_learn_order(cfg: dict) -> dict:
+    """Top-level keys in the order solo-learn's own yaml files use."""
+    return {key: cfg[key] for key in PRETRAIN_ORDER if key in cfg}
+
+
 def _run_settings(spec: dict, epochs: int) -> dict:
     """Checkpointing and the Lightning keys solo-learn forwards to the Trainer."""
     cpu = spec["accelerator"] == "cpu"
@@ -180,10 +190,7 @@ def pretrain_config(name: str, spec: dict, file_name: str) -> dict:
         optimizer={"name": "adamw", "batch_size": batch, "lr": lr, "classifier_lr": 2.0e-4 if name != "digits" else 1.0e-2,
                    "weight_decay": 0.05, "kwargs": {"betas": [0.9, 0.95]}},
     )
-    order = ["defaults", "hydra", "name", "method", "backbone", "method_kwargs", "data", "optimizer", "scheduler",
-             "checkpoint", "auto_resume", "knn_eval", "performance", "max_epochs", "devices", "sync_batchnorm",
-             "accelerator", "strategy", "precision"]
-    return {key: cfg[key] for key in order if key in cfg}
+    return _in_solo_learn_order(cfg)
 
 
 def linear_config(name: str, spec: dict) -> dict:
@@ -207,6 +214,60 @@ def linear_config(name: str, spec: dict) -> dict:
     return cfg
 
 
+# SMAE (paper Table 6): ViT-Lite 7/4 at 64 px, batch 128, AdamW lr 5e-4, wd 0.15, betas (0.9, 0.95), 20 warm-up
+# epochs, 400 epochs, no augmentation. solo-learn's MAE decoder has MLP ratio 4 (the paper's decoder: 2).
+SMAE_DATASETS = {
+    "tiny-imagenet": dict(patch=4, crop=64, epochs=400, warmup=20, batch=128, critic="./critics/tiny-imagenet-squeezenet1_1.pt"),
+    # CPU version: digits upsampled to 64 px, patch 8 (an 8x8 grid), critic from `solo-ext critic train --size 64`
+    "digits": dict(patch=8, crop=64, epochs=15, warmup=2, batch=64, critic="./critics/digits-squeezenet1_1.pt"),
+}
+SMAE_FAMILY = {  # file name -> (method, smae kwargs, mask ratio)
+    "mae-lite": ("mae", None, 0.75),
+    "smae": ("smae", {"alpha": 0.5, "masking": "random"}, 0.75),
+    "smae-block": ("smae", {"alpha": 0.5, "masking": "block"}, 0.5),
+    "smae-perceptual": ("smae", {"alpha": 1.0, "masking": "random"}, 0.75),
+}
+
+
+def smae_config(name: str, file_name: str) -> dict:
+    spec, smae = DATASETS[name], SMAE_DATASETS[name]
+    method, kwargs, ratio = SMAE_FAMILY[file_name]
+    cfg = _common(name, spec, smae["epochs"], "smae-none.yaml")
+    cfg["scheduler"]["warmup_epochs"] = smae["warmup"]
+    method_kwargs = {"decoder_embed_dim": 128, "decoder_depth": 2, "decoder_num_heads": 4, "mask_ratio": ratio,
+                     "norm_pix_loss": False}
+    if kwargs is not None:
+        method_kwargs["smae"] = {**kwargs, "critic": smae["critic"]}
+    cfg.update(
+        name=f"{file_name}-{name}", method=method,
+        backbone={"name": "vit_lite", "kwargs": {"patch_size": smae["patch"], "img_size": smae["crop"]}},
+        method_kwargs=method_kwargs,
+        optimizer={"name": "adamw", "batch_size": smae["batch"], "lr": 5.0e-4, "classifier_lr": 1.0e-2 if name == "digits" else 2.0e-4,
+                   "weight_decay": 0.15, "kwargs": {"betas": [0.9, 0.95]}},
+    )
+    return _in_solo_learn_order(cfg)
+
+
+def smae_eval_config(name: str, finetune: bool) -> dict:
+    """Paper Table 6: linear probe Adam lr 1e-3, 50 epochs, 2 warm-up; fine-tune AdamW lr 1e-3, wd 0.05, 100
+    epochs, 5 warm-up (RandAugment of the paper is not applied: solo-learn's auto_augment is 224-px only)."""
+    spec, smae = DATASETS[name], SMAE_DATASETS[name]
+    cfg = linear_config(name, spec)
+    cpu = spec["accelerator"] == "cpu"
+    epochs = 5 if cpu else (100 if finetune else 50)
+    cfg.update(
+        name=f"smae-{'finetune' if finetune else 'linear'}-{name}",
+        optimizer={"name": "adamw" if finetune else "adam", "batch_size": 64 if cpu else smae["batch"], "lr": 1.0e-3,
+                   "weight_decay": 0.05 if finetune else 0.0, **({"kwargs": {"betas": [0.9, 0.999]}} if finetune else {})},
+        scheduler={"name": "warmup_cosine", "warmup_epochs": 1 if cpu else (5 if finetune else 2), "interval": "epoch"},
+        max_epochs=epochs,
+    )
+    cfg["data"]["augmentations"]["crop_size"] = smae["crop"]
+    if finetune:
+        cfg["finetune"] = True
+    return cfg
+
+
 WANDB = {"enabled": False, "offline": True, "entity": None, "project": "solo-ext"}
 
 
@@ -221,6 +282,14 @@ def generate() -> dict:
             files[f"pretrain/{name}/augmentations/{aug_name}"] = dump(aug)
         files[f"pretrain/{name}/wandb/offline.yaml"] = dump(WANDB)
         files[f"linear/{name}/linear.yaml"] = dump(linear_config(name, spec))
+        if name in SMAE_DATASETS:
+            for file_name in SMAE_FAMILY:
+                files[f"pretrain/{name}/{file_name}.yaml"] = dump(smae_config(name, file_name))
+            files[f"pretrain/{name}/augmentations/smae-none.yaml"] = dump(
+                [{**_augmentation(SMAE_DATASETS[name]["crop"], spec["mean"], spec["std"], 1, colour=False, flip=0.0),
+                  "rrc": {"enabled": False, "crop_min_scale": 1.0, "crop_max_scale": 1.0}}])
+            files[f"linear/{name}/smae-linear.yaml"] = dump(smae_eval_config(name, finetune=False))
+            files[f"linear/{name}/smae-finetune.yaml"] = dump(smae_eval_config(name, finetune=True))
         files[f"linear/{name}/wandb/offline.yaml"] = dump(WANDB)
     return files
 
