@@ -5,6 +5,7 @@
     solo-ext knn --pretrained_checkpoint_dir DIR --dataset custom --train_data_path ... --val_data_path ...
     solo-ext zoo [--list]                # path of the installed zoo_configs (listing on stderr)
     solo-ext data digits --out DIR [--overwrite]
+    solo-ext data tiny-imagenet --src tiny-imagenet-200 --out DIR [--copy] [--fraction 0.01 0.05 0.1]
     solo-ext colormae patterns --color green --num 3072 --size 256 --seed 0 --out FILE.npz
     solo-ext colormae preview --patterns FILE.npz --grid 14 --mask_ratio 0.75 --out masks.png
     solo-ext critic train --data DIR --out critic.pt [--size 64 --mean ... --std ... --epochs 200]
@@ -91,14 +92,24 @@ def _data(argv) -> None:
     digits = sub.add_parser("digits", help="scikit-learn's embedded digits as 32x32 RGB PNGs (train/val)")
     digits.add_argument("--out", required=True)
     digits.add_argument("--overwrite", action="store_true", help="replace train/ and val/ of a non-empty --out")
+    tin = sub.add_parser("tiny-imagenet", help="an extracted tiny-imagenet-200 as train/ and val/ class folders")
+    tin.add_argument("--src", required=True, help="the extracted tiny-imagenet-200 folder")
+    tin.add_argument("--out", required=True)
+    tin.add_argument("--copy", action="store_true", help="copy images instead of linking them")
+    tin.add_argument("--fraction", type=float, nargs="*", default=[], help="per-class subsets, e.g. 0.01 0.05 0.1")
+    tin.add_argument("--overwrite", action="store_true", help="replace what this command wrote to a non-empty --out")
     args = parser.parse_args(argv)
     from solo_ext.tools.digits import OutputNotEmptyError, export_digits
+    from solo_ext.tools.tiny_imagenet import prepare_tiny_imagenet
 
     try:
-        stats = export_digits(args.out, overwrite=args.overwrite)
-    except OutputNotEmptyError as err:
-        sys.exit(f"solo-ext data digits: {err}")
-    print(f"wrote {stats['train']} train and {stats['val']} val images to {args.out} (mean {stats['mean'][0]}, std {stats['std'][0]})")
+        if args.dataset == "digits":
+            stats = export_digits(args.out, overwrite=args.overwrite)
+        else:
+            stats = prepare_tiny_imagenet(args.src, args.out, args.copy, args.fraction, args.overwrite)
+    except (OutputNotEmptyError, FileExistsError, FileNotFoundError, ValueError) as err:
+        sys.exit(f"solo-ext data {args.dataset}: {err}")
+    print(f"wrote {stats['train']} train and {stats['val']} val images to {args.out} (mean {stats['mean']}, std {stats['std']})")
 
 
 def main(argv=None) -> None:
