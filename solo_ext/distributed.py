@@ -3,7 +3,16 @@
 import torch
 import torch.distributed as dist
 
-__all__ = ["gather_with_grad"]
+__all__ = ["gather_with_grad", "process_rank"]
+
+
+def _distributed() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
+def process_rank() -> int:
+    """This process's rank in torch.distributed (0 outside it)."""
+    return dist.get_rank() if _distributed() else 0
 
 
 def gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
@@ -11,7 +20,7 @@ def gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
 
     Returns the input unchanged outside torch.distributed or with a single process.
     """
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+    if not _distributed() or dist.get_world_size() == 1:
         return tensor
     from torch.distributed.nn.functional import all_gather
 
