@@ -45,7 +45,9 @@ setup(
             # lightning 2.1.2 imports pkg_resources, removed in setuptools 82.
             "setuptools<82",
         ],
-        "test": ["pytest", "hypothesis"],
+        # video files for ViC-MAE (PyAV bundles FFmpeg); frame folders need nothing
+        "video": ["av"],
+        "test": ["pytest", "hypothesis", "av"],
     },
     entry_points={"console_scripts": ["solo-ext = solo_ext.cli:main"]},
 )
