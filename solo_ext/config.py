@@ -8,7 +8,7 @@ from typing import Any, Mapping, Optional, Tuple
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-__all__ = ["ColorMAESettings", "ConfigError", "MagmaSettings", "SMAESettings", "check_known_keys", "to_plain"]
+__all__ = ["ColorMAESettings", "ConfigError", "MagmaSettings", "SMAESettings", "ViCMAESettings", "check_known_keys", "to_plain"]
 
 
 class ConfigError(ValueError):
@@ -209,6 +209,52 @@ class SMAESettings:
         if bank < 1 or batches < 1:
             raise ConfigError(f"{key}.block_bank_size/calibration_batches: {bank}/{batches}; expected whole numbers >= 1")
         return cls(alpha, get("pixel_loss"), critic, get("masking"), bank, batches)
+
+    def as_dict(self) -> dict:
+        return {key: getattr(self, key) for key in self.KEYS}
+
+
+@dataclass(frozen=True)
+class ViCMAESettings:
+    """``method_kwargs.vicmae``: L = rec_weight·L_rec + w_con(epoch)·L_con, w_con = con_weight from con_start_epoch.
+
+    loss: nt_xent (the official code: solo-learn's SimCLR loss) | clip (the paper: CLIP-style, both directions).
+    temperature: T (clip: logit scale ln(1/T)); learnable_temperature: clip only, clamped to scale <= 100.
+    projector: code (D-4096-4096-128, BN+ReLU) | paper (D-2D-2D-2D); proj_hidden_dim/proj_output_dim override.
+    """
+
+    loss: str = "nt_xent"
+    temperature: float = 0.1
+    learnable_temperature: bool = False
+    projector: str = "code"
+    proj_hidden_dim: Optional[int] = None
+    proj_output_dim: Optional[int] = None
+    rec_weight: float = 0.97
+    con_weight: float = 0.03
+    con_start_epoch: int = 0
+
+    KEYS = ("loss", "temperature", "learnable_temperature", "projector", "proj_hidden_dim", "proj_output_dim",
+            "rec_weight", "con_weight", "con_start_epoch")
+
+    @classmethod
+    def from_method_kwargs(cls, method_kwargs: Mapping) -> "ViCMAESettings":
+        _, key, get = _section(method_kwargs, "vicmae", cls.KEYS, cls)
+        for name, allowed in (("loss", ("nt_xent", "clip")), ("projector", ("code", "paper"))):
+            if get(name) not in allowed:
+                raise ConfigError(f"{key}.{name}: {get(name)!r} is unknown; allowed: {list(allowed)}")
+        if not isinstance(get("learnable_temperature"), bool):
+            raise ConfigError(f"{key}.learnable_temperature: {get('learnable_temperature')!r}; expected true or false")
+        if get("learnable_temperature") and get("loss") != "clip":
+            raise ConfigError(f"{key}.learnable_temperature: true is only allowed with loss: clip")
+        dims = []
+        for name in ("proj_hidden_dim", "proj_output_dim"):
+            value = get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ConfigError(f"{key}.{name}: {value!r} is not allowed; expected a whole number >= 1 or null")
+            dims.append(value)
+        return cls(get("loss"), _number(get("temperature"), f"{key}.temperature", strictly=True), get("learnable_temperature"),
+                   get("projector"), dims[0], dims[1], _number(get("rec_weight"), f"{key}.rec_weight"),
+                   _number(get("con_weight"), f"{key}.con_weight"), _whole(get("con_start_epoch"), f"{key}.con_start_epoch"))
 
     def as_dict(self) -> dict:
         return {key: getattr(self, key) for key in self.KEYS}

@@ -26,6 +26,7 @@ from solo_ext.config import ConfigError
 from solo_ext.launch.common import build_trainer, check_devices, resume_point
 from solo_ext.launch.data import custom_val_loader
 from solo_ext.methods import accepts_large_crops
+from solo_ext.tools.frame_pairs import FramePairDataset
 
 __all__ = ["pretrain", "build_model"]
 
@@ -65,7 +66,7 @@ def _val_loader(cfg):
             batch_size=cfg.optimizer.batch_size,
             num_workers=cfg.data.num_workers,
         )
-    data_format = "image_folder" if cfg.data.format == "dali" else cfg.data.format
+    data_format = "image_folder" if cfg.data.format in ("dali", "video") else cfg.data.format
     _, loader = prepare_classification_data(
         cfg.data.dataset,
         train_data_path=cfg.data.train_path,
@@ -105,6 +106,16 @@ def _train_data(cfg, val_loader):
         )
         datamodule.val_dataloader = lambda: val_loader
         return None, datamodule
+
+    if cfg.data.format == "video":  # two frames of one clip are the two crops
+        if cfg.data.fraction > 0:
+            raise ConfigError(f"data.fraction: {cfg.data.fraction} is not supported with data.format: video; allowed: -1")
+        views = [build_transform_pipeline(cfg.data.dataset, aug) for aug in cfg.augmentations for _ in range(aug.num_crops)]
+        try:
+            dataset = FramePairDataset(cfg.data.train_path, views, omegaconf_select(cfg, "data.max_frame_gap", 4))
+        except (ValueError, FileNotFoundError, ImportError) as err:
+            raise ConfigError(str(err)) from None
+        return prepare_dataloader(dataset, batch_size=cfg.optimizer.batch_size, num_workers=cfg.data.num_workers), None
 
     transform = FullTransformPipeline(
         [NCropAugmentation(build_transform_pipeline(cfg.data.dataset, aug), aug.num_crops) for aug in cfg.augmentations]

@@ -8,8 +8,9 @@ from solo_ext.methods.base import SoloExtMethod, accepts_large_crops
 from solo_ext.methods.colormae import ColorMAE
 from solo_ext.methods.magma import MMAE, MSimCLR, MUMAE, MVICReg, UMAE
 from solo_ext.methods.smae import SMAE
+from solo_ext.methods.vicmae import ViCMAE
 
-__all__ = ["SOLO_EXT_METHODS", "register_methods", "accepts_large_crops", "SoloExtMethod"]
+__all__ = ["SOLO_EXT_METHODS", "register_methods", "accepts_large_crops", "SoloExtMethod", "ViCMAE"]
 
 # yaml `method:` name -> class. Only implemented methods are listed.
 SOLO_EXT_METHODS = {
@@ -20,6 +21,7 @@ SOLO_EXT_METHODS = {
     "m_vicreg": MVICReg,
     "colormae": ColorMAE,
     "smae": SMAE,
+    "vicmae": ViCMAE,
 }
 
 

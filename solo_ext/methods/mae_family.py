@@ -47,4 +47,5 @@ class MaskedViTMAE(MAE):
         tokens = encode_visible(self.backbone, X, keep.ids_keep)  # [B, 1 + K, D]
         feats = self.backbone.forward_head(tokens)
         pred = self.decoder(tokens, keep.ids_restore)  # [B, L, p*p*3]
-        return {"mask": keep.mask, "pred": pred, "logits": self.classifier(feats.detach()), "feats": feats}
+        return {"mask": keep.mask, "pred": pred, "logits": self.classifier(feats.detach()), "feats": feats,
+                "tokens": tokens}

@@ -115,7 +115,7 @@ def augmentations(name: str, spec: dict) -> dict:
 
 
 PRETRAIN_ORDER = ["defaults", "hydra", "name", "method", "backbone", "method_kwargs", "data", "optimizer", "scheduler",
-                  "checkpoint", "auto_resume", "knn_eval", "performance", "max_epochs", "devices", "sync_batchnorm",
+                  "checkpoint", "auto_resume", "knn_eval", "performance", "max_epochs", "accumulate_grad_batches", "devices", "sync_batchnorm",
                   "accelerator", "strategy", "precision"]
 
 
@@ -268,6 +268,66 @@ def smae_eval_config(name: str, finetune: bool) -> dict:
     return cfg
 
 
+# ViC-MAE: AdamW base lr 1.5e-4 (x batch/256), wd 0.05, betas (0.9, 0.95), 40 warm-up epochs, 800 epochs, mask 0.5,
+# norm_pix_loss. "vicmae" = the official code (NT-Xent T 0.1, projector D-4096-4096-128, w_rec 0.97 / w_con 0.03
+# from epoch 0, BYOL-style colour augmentations) with its cross-GPU positive bug fixed; "vicmae-paper" = the
+# supplement (CLIP-style loss, projector D-2D-2D-2D, w_con 0.025 from epoch 200, crop scale 0.5-1 + flip, no colour).
+# ImageNet(-100) on one node as the official code: 8 GPUs x 128 images x 4 accumulated steps = 4096 per update.
+# solo-learn scales the yaml lr by the per-step batch (128 x 8 / 256 = 4), so lr 6e-4 gives the paper's
+# 1.5e-4 x 4096 / 256 = 2.4e-3. CIFAR-100 uses ViT-Tiny/4 on one GPU (our choice; the paper trains ViT-B on IN-1K).
+VICMAE_DATASETS = {
+    "imagenet": dict(backbone="vit_base", decoder=(512, 8, 16), epochs=800, warmup=40, batch=128, gpus=8, accumulate=4,
+                     lr=6.0e-4, paper_start=200),
+    "imagenet100": dict(backbone="vit_base", decoder=(512, 8, 16), epochs=800, warmup=40, batch=128, gpus=8, accumulate=4,
+                        lr=6.0e-4, paper_start=200),
+    "cifar100": dict(backbone="vit_tiny", decoder=(256, 4, 8), epochs=800, warmup=40, batch=128, gpus=1, accumulate=1,
+                     lr=1.5e-4, paper_start=200),
+    "digits": dict(backbone="vit_tiny", decoder=(128, 2, 4), epochs=15, warmup=2, batch=64, gpus=1, accumulate=1,
+                   lr=1.0e-3, paper_start=5),
+}
+
+
+def vicmae_augmentations(name: str) -> dict:
+    spec = DATASETS[name]
+    crop, mean, std = spec["crop"], spec["mean"], spec["std"]
+    flip = 0.0 if name == "digits" else 0.5
+    blur = 0.0 if crop <= 64 else 1.0
+    return {
+        "vicmae-code.yaml": [
+            _augmentation(crop, mean, std, 1, colour=True, blur=blur, flip=flip, min_scale=0.08),
+            _augmentation(crop, mean, std, 1, colour=True, blur=0.1 * (blur > 0), solarization=0.2, flip=flip, min_scale=0.08),
+        ],
+        "vicmae-paper.yaml": [_augmentation(crop, mean, std, 2, colour=False, flip=flip, min_scale=0.5)],
+    }
+
+
+def vicmae_config(name: str, paper: bool) -> dict:
+    spec, vic = DATASETS[name], VICMAE_DATASETS[name]
+    cfg = _common(name, spec, vic["epochs"], "vicmae-paper.yaml" if paper else "vicmae-code.yaml")
+    cfg["scheduler"]["warmup_epochs"] = vic["warmup"]
+    dim, depth, heads = vic["decoder"]
+    preset = ({"loss": "clip", "temperature": 0.1, "projector": "paper", "rec_weight": 1.0, "con_weight": 0.025,
+               "con_start_epoch": vic["paper_start"]} if paper else
+              {"loss": "nt_xent", "temperature": 0.1, "projector": "code", "rec_weight": 0.97, "con_weight": 0.03,
+               "con_start_epoch": 0})
+    if name == "digits":
+        preset.update(proj_hidden_dim=512, proj_output_dim=128 if not paper else None)
+        preset = {k: v for k, v in preset.items() if v is not None}
+    cfg.update(
+        name=f"vicmae{'-paper' if paper else ''}-{name}", method="vicmae",
+        backbone={"name": vic["backbone"], "kwargs": {"patch_size": spec["patch"], "img_size": spec["crop"]}},
+        method_kwargs={"decoder_embed_dim": dim, "decoder_depth": depth, "decoder_num_heads": heads, "mask_ratio": 0.5,
+                       "norm_pix_loss": True, "vicmae": preset},
+        optimizer={"name": "adamw", "batch_size": vic["batch"], "lr": vic["lr"],
+                   "classifier_lr": 2.0e-4 if name != "digits" else 1.0e-2, "weight_decay": 0.05,
+                   "kwargs": {"betas": [0.9, 0.95]}},
+        devices=list(range(vic["gpus"])),
+    )
+    if vic["accumulate"] > 1:
+        cfg["accumulate_grad_batches"] = vic["accumulate"]
+    return _in_solo_learn_order(cfg)
+
+
 WANDB = {"enabled": False, "offline": True, "entity": None, "project": "solo-ext"}
 
 
@@ -282,6 +342,11 @@ def generate() -> dict:
             files[f"pretrain/{name}/augmentations/{aug_name}"] = dump(aug)
         files[f"pretrain/{name}/wandb/offline.yaml"] = dump(WANDB)
         files[f"linear/{name}/linear.yaml"] = dump(linear_config(name, spec))
+        if name in VICMAE_DATASETS:
+            for paper in (False, True):
+                files[f"pretrain/{name}/vicmae{'-paper' if paper else ''}.yaml"] = dump(vicmae_config(name, paper))
+            for aug_name, aug in vicmae_augmentations(name).items():
+                files[f"pretrain/{name}/augmentations/{aug_name}"] = dump(aug)
         if name in SMAE_DATASETS:
             for file_name in SMAE_FAMILY:
                 files[f"pretrain/{name}/{file_name}.yaml"] = dump(smae_config(name, file_name))
