@@ -9,6 +9,7 @@
     solo-ext colormae patterns --color green --num 3072 --size 256 --seed 0 --out FILE.npz
     solo-ext colormae preview --patterns FILE.npz --grid 14 --mask_ratio 0.75 --out masks.png
     solo-ext critic train --data DIR --out critic.pt [--size 64 --mean ... --std ... --epochs 200]
+    solo-ext table RUN_DIR [RUN_DIR ...] [--paper magma-table1] [--out PREFIX] [--overwrite]
 """
 
 import argparse
@@ -114,7 +115,7 @@ def _data(argv) -> None:
 
 def main(argv=None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = ["pretrain", "linear", "knn", "zoo", "data", "colormae", "critic"]
+    commands = ["pretrain", "linear", "knn", "zoo", "data", "colormae", "critic", "table"]
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print(__doc__)
         sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
@@ -123,6 +124,14 @@ def main(argv=None) -> None:
         return _zoo(rest)
     if command == "data":
         return _data(rest)
+    if command == "table":
+        from solo_ext.tools.tables import main as table_main
+
+        try:
+            table_main(rest)
+        except (ValueError, FileNotFoundError, FileExistsError) as err:
+            sys.exit(f"solo-ext table: {err}")
+        return None
 
     from solo_ext.config import ConfigError
 
