@@ -5,6 +5,7 @@ ViT-Tiny gets its 12 attention heads back, and evaluate `custom` datasets at the
 """
 
 import argparse
+from pathlib import Path
 from typing import Optional
 
 import torch
@@ -12,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from solo.args.linear import parse_cfg
 from solo.data.classification_dataloader import prepare_data, prepare_datasets, prepare_transforms
 from solo.methods.linear import LinearModel
+from solo.utils.checkpointer import Checkpointer
 from solo.utils.knn import WeightedKNNClassifier
 from solo.utils.misc import make_contiguous, omegaconf_select
 from timm.data.constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
@@ -21,6 +23,7 @@ from solo_ext.config import ConfigError, to_plain
 from solo_ext.launch.checkpoints import backbone_state, build_backbone, find_trained_run, load_state_dict
 from solo_ext.launch.common import build_trainer, check_devices, resume_point
 from solo_ext.launch.data import custom_loaders, eval_transform
+from solo_ext.tools.results import write_results
 
 __all__ = ["linear", "knn", "knn_main", "load_backbone"]
 
@@ -62,6 +65,11 @@ def linear(cfg: DictConfig):
     backbone, _ = load_backbone(run, cfg.data.dataset, trust, user_backbone, cfg.pretrain_method)
 
     model = LinearModel(backbone, cfg=cfg, loss_func=torch.nn.CrossEntropyLoss())
+    head_batchnorm = omegaconf_select(cfg, "head_batchnorm", False)
+    if not isinstance(head_batchnorm, bool):
+        raise ConfigError(f"head_batchnorm: {head_batchnorm!r} is not allowed; expected true or false")
+    if head_batchnorm:  # MAE's linear probe: BatchNorm without affine parameters before the linear head
+        model.classifier = torch.nn.Sequential(torch.nn.BatchNorm1d(model.classifier.in_features, affine=False), model.classifier)
     model.extra_optimizer_args = to_plain(model.extra_optimizer_args)
     model.lr_decay_steps = to_plain(model.lr_decay_steps)
     make_contiguous(model)
@@ -85,7 +93,23 @@ def linear(cfg: DictConfig):
     ckpt_path, wandb_run_id = resume_point(cfg, checkpoint_subdir="linear")
     trainer = build_trainer(cfg, model, "linear", wandb_run_id)
     trainer.fit(model, train_loader, val_loader, ckpt_path=ckpt_path)
+    _write_linear_results(trainer, cfg, run)
     return trainer
+
+
+def _write_linear_results(trainer, cfg, run) -> None:
+    """results.json in the run folder the Checkpointer made (nothing without checkpointing)."""
+    checkpointer = next((c for c in trainer.callbacks if isinstance(c, Checkpointer)), None)
+    if checkpointer is None or not hasattr(checkpointer, "path") or not trainer.is_global_zero:
+        return
+    metrics = {name: float(trainer.callback_metrics[f"val_{name}"]) for name in ("acc1", "acc5")
+               if f"val_{name}" in trainer.callback_metrics}
+    settings = {"max_epochs": cfg.max_epochs, "optimizer": to_plain(cfg.optimizer), "scheduler": to_plain(cfg.scheduler),
+                "head_batchnorm": bool(omegaconf_select(cfg, "head_batchnorm", False)), "epochs_run": trainer.current_epoch}
+    path = write_results(Path(checkpointer.path) / "results.json", "finetune" if cfg.finetune else "linear", metrics,
+                         dataset=cfg.data.dataset, train_path=cfg.data.train_path, val_path=cfg.data.val_path,
+                         pretrained_checkpoint=run.checkpoint, pretrain=run.args, settings=settings)
+    print(f"wrote {path}")
 
 
 @torch.no_grad()
@@ -130,6 +154,14 @@ def knn(args: argparse.Namespace) -> dict:
                 acc1, acc5 = classifier.compute()
                 results[(k, distance, temperature)] = (float(acc1), float(acc5))
                 print(f"k-NN k={k} distance={distance} T={temperature}: acc@1={acc1:.2f} acc@5={acc5:.2f}")
+    if args.out:
+        entries = [{"k": k, "distance": d, "T": t, "acc1": a1, "acc5": a5} for (k, d, t), (a1, a5) in results.items()]
+        first = entries[0]
+        path = write_results(args.out, "knn", {"acc1": first["acc1"], "acc5": first["acc5"]}, dataset=args.dataset,
+                             train_path=args.train_data_path, val_path=args.val_data_path, pretrained_checkpoint=run.checkpoint,
+                             pretrain=run.args, settings={"k": first["k"], "distance": first["distance"], "T": first["T"]},
+                             extra={"all": entries}, overwrite=args.overwrite)
+        print(f"wrote {path}")
     return results
 
 
@@ -150,6 +182,8 @@ def knn_parser() -> argparse.ArgumentParser:
     parser.add_argument("--std", type=float, nargs=3, default=None, help="custom datasets: defaults to the pretraining std")
     parser.add_argument("--cpu", action="store_true", help="stay on the CPU even if a GPU is present")
     parser.add_argument("--trust_checkpoint", action="store_true", help="load with torch.load(weights_only=False)")
+    parser.add_argument("--out", default=None, help="also write the results to this JSON file (read by solo-ext table)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     return parser
 
 
@@ -157,4 +191,6 @@ def knn_main(argv) -> dict:
     args = knn_parser().parse_args(argv)
     if any(k < 1 for k in args.k):
         raise ConfigError(f"--k: {args.k} is not allowed; expected integers >= 1")
+    if args.out and Path(args.out).exists() and not args.overwrite:
+        raise ConfigError(f"--out: {args.out} exists; pass --overwrite to replace it")  # before the features are computed
     return knn(args)

@@ -7,8 +7,10 @@ import pytest
 import torch
 
 from solo_ext.cli import zoo_path
+from solo_ext.config import ConfigError
 from solo_ext.launch.evaluate import knn_main, linear
 from solo_ext.launch.pretrain import pretrain
+from solo_ext.tools.results import read_results
 from tests.integration.helpers import SOLO_LEARN_SRC, digits_config
 
 
@@ -66,7 +68,23 @@ def test_linear_rebuilds_the_trained_backbone(m_mae_run, digits_dir, tmp_path):
     assert backbone.blocks[0].attn.num_heads == 12  # MAE ViT-Tiny, not solo-learn's 3-head default
     trained = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
     assert torch.equal(backbone.blocks[5].mlp.fc1.weight, trained["backbone.blocks.5.mlp.fc1.weight"])
-    assert "val_acc1" in trainer.callback_metrics
+    (results_file,) = (tmp_path / "trained_models" / "linear").rglob("results.json")
+    record = read_results(results_file)
+    assert record["task"] == "linear" and record["pretrain"]["method"] == "m_mae"
+    assert record["metrics"]["acc1"] == pytest.approx(float(trainer.callback_metrics["val_acc1"]))
+    assert record["pretrained_checkpoint"] == str(ckpt) and not record["settings"]["head_batchnorm"]
+
+
+def test_linear_head_batchnorm_without_affine(m_mae_run, digits_dir, tmp_path):
+    _, ckpt = m_mae_run
+    cfg = digits_config("linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{ckpt}'", "+head_batchnorm=true", task="linear")
+    model = linear(cfg).lightning_module
+    norm, head = model.classifier
+    assert isinstance(norm, torch.nn.BatchNorm1d) and not norm.affine and norm.num_batches_tracked > 0
+    assert head.in_features == 192 and norm.running_mean.abs().sum() > 0  # statistics of the features it saw
+    bad = digits_config("linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{ckpt}'", "+head_batchnorm=maybe", task="linear")
+    with pytest.raises(ConfigError, match="head_batchnorm"):
+        linear(bad)
 
 
 def test_linear_refuses_a_different_backbone(m_mae_run, digits_dir, tmp_path):
@@ -87,6 +105,20 @@ def test_knn_evaluates_at_the_dataset_resolution(m_mae_run, digits_dir):
     ])
     acc1, acc5 = results[(10, "euclidean", None)]
     assert 10.0 < acc1 <= 100.0 and acc5 >= acc1  # 32-px digits; chance is 10%
+
+
+def test_knn_writes_a_results_file_and_never_replaces_one(m_mae_run, digits_dir, tmp_path):
+    _, ckpt = m_mae_run
+    argv = ["--pretrained_checkpoint_dir", str(ckpt), "--dataset", "custom", "--train_data_path", f"{digits_dir}/train",
+            "--val_data_path", f"{digits_dir}/val", "--k", "10", "20", "--num_workers", "0", "--cpu", "--out", str(tmp_path / "knn.json")]
+    results = knn_main(argv)
+    record = read_results(tmp_path / "knn.json")
+    assert record["task"] == "knn" and record["settings"] == {"k": 10, "distance": "euclidean", "T": None}
+    assert record["metrics"]["acc1"] == pytest.approx(results[(10, "euclidean", None)][0])
+    assert [entry["k"] for entry in record["all"]] == [10, 20] and record["pretrain"]["method"] == "m_mae"
+    with pytest.raises(ConfigError, match="--out.*--overwrite"):
+        knn_main(argv)
+    knn_main(argv + ["--overwrite"])
 
 
 def test_cli_reports_a_config_error(tmp_path):
