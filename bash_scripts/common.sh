@@ -70,5 +70,6 @@ PY
   read -r dataset train_path val_path <<<"$data_args"
   if [[ $DRY_RUN -eq 0 ]]; then mkdir -p "$run_dir"; fi
   run solo-ext knn --pretrained_checkpoint_dir "$ckpt_dir" --dataset "$dataset" \
-    --train_data_path "$train_path" --val_data_path "$val_path" --k 10 --distance_function euclidean
+    --train_data_path "$train_path" --val_data_path "$val_path" --k 10 --distance_function euclidean \
+    --out "$run_dir/knn.json"
 }

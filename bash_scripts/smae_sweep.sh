@@ -13,9 +13,10 @@ for SEED in $SEEDS; do
   for alpha in 0 0.5 1; do
     for masking in random block; do
       ratio=$([[ $masking == block ]] && echo 0.5 || echo 0.75)
+      pixels=$([[ $alpha == 0 ]] && echo masked || echo all)  # alpha 0 is MAE: masked patches only
       pretrain_and_evaluate smae "$OUT/$DATASET/smae-a$alpha-$masking/seed$SEED" \
         "name=smae-$DATASET-a$alpha-$masking-seed$SEED" "++method_kwargs.smae.alpha=$alpha" \
-        "++method_kwargs.smae.masking=$masking" "method_kwargs.mask_ratio=$ratio"
+        "++method_kwargs.smae.masking=$masking" "method_kwargs.mask_ratio=$ratio" "++method_kwargs.smae.pixel_loss=$pixels"
     done
   done
 done
