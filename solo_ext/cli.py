@@ -6,6 +6,7 @@
     solo-ext zoo [--list]                # path of the installed zoo_configs (listing on stderr)
     solo-ext data digits --out DIR [--overwrite]
     solo-ext data tiny-imagenet --src tiny-imagenet-200 --out DIR [--copy] [--fraction 0.01 0.05 0.1]
+    solo-ext data cub200 --src CUB_200_2011.tgz --out DIR [--size 64]
     solo-ext colormae patterns --color green --num 3072 --size 256 --seed 0 --out FILE.npz
     solo-ext colormae preview --patterns FILE.npz --grid 14 --mask_ratio 0.75 --out masks.png
     solo-ext critic train --data DIR --out critic.pt [--size 64 --mean ... --std ... --epochs 200]
@@ -99,13 +100,21 @@ def _data(argv) -> None:
     tin.add_argument("--copy", action="store_true", help="copy images instead of linking them")
     tin.add_argument("--fraction", type=float, nargs="*", default=[], help="per-class subsets, e.g. 0.01 0.05 0.1")
     tin.add_argument("--overwrite", action="store_true", help="replace what this command wrote to a non-empty --out")
+    cub = sub.add_parser("cub200", help="CUB-200-2011 (archive or extracted folder) resized to --size, official split")
+    cub.add_argument("--src", required=True, help="CUB_200_2011.tgz or the extracted CUB_200_2011 folder")
+    cub.add_argument("--out", required=True)
+    cub.add_argument("--size", type=int, default=64, help="shorter side resized to this, then centre-cropped square")
+    cub.add_argument("--overwrite", action="store_true", help="replace what this command wrote to a non-empty --out")
     args = parser.parse_args(argv)
+    from solo_ext.tools.cub200 import prepare_cub200
     from solo_ext.tools.digits import OutputNotEmptyError, export_digits
     from solo_ext.tools.tiny_imagenet import prepare_tiny_imagenet
 
     try:
         if args.dataset == "digits":
             stats = export_digits(args.out, overwrite=args.overwrite)
+        elif args.dataset == "cub200":
+            stats = prepare_cub200(args.src, args.out, args.size, args.overwrite)
         else:
             stats = prepare_tiny_imagenet(args.src, args.out, args.copy, args.fraction, args.overwrite)
     except (OutputNotEmptyError, FileExistsError, FileNotFoundError, ValueError) as err:

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Dict, Iterable, List
 
 import numpy as np
-from PIL import Image
+
+from solo_ext.tools.folders import channel_mean_std, claim_output
 
 __all__ = ["prepare_tiny_imagenet", "fraction_subsets", "SourceFolderError"]
 
@@ -49,18 +50,6 @@ def _check_source(src: Path) -> List[str]:
     return [line.strip() for line in wnids_file.read_text().splitlines() if line.strip()]
 
 
-def _mean_std(paths: Iterable[Path]) -> Dict[str, list]:
-    total, total_sq, count = np.zeros(3), np.zeros(3), 0
-    for path in paths:
-        pixels = np.asarray(Image.open(path).convert("RGB"), dtype=np.float64).reshape(-1, 3) / 255.0
-        total += pixels.sum(0)
-        total_sq += np.square(pixels).sum(0)
-        count += len(pixels)
-    mean = total / count
-    std = np.sqrt(total_sq / count - mean**2)
-    return {"mean": [round(float(v), 4) for v in mean], "std": [round(float(v), 4) for v in std]}
-
-
 def fraction_subsets(train: Path, out: Path, fractions: Iterable[float], copy: bool = False, seed: int = 0) -> Dict[float, int]:
     """Per-class subsets of an ImageFolder ``train``: round(f · n) images per class (>= 1), fixed seed."""
     written = {}
@@ -85,12 +74,7 @@ def fraction_subsets(train: Path, out: Path, fractions: Iterable[float], copy: b
 def prepare_tiny_imagenet(src, out, copy: bool = False, fractions: Iterable[float] = (), overwrite: bool = False) -> dict:
     src, out = Path(src), Path(out)
     wnids = _check_source(src)
-    if out.exists() and any(out.iterdir()):
-        if not overwrite:
-            raise FileExistsError(f"--out: {out} is not empty; pass --overwrite to replace what this command writes there")
-        for child in out.iterdir():
-            if child.name in ("train", "val", "stats.json") or child.name.startswith("train_"):
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
+    claim_output(out, overwrite, lambda name: name in ("train", "val", "stats.json") or name.startswith("train_"))
     counts = {"train": 0, "val": 0}
     train_images = []
     for wnid in wnids:
@@ -113,7 +97,7 @@ def prepare_tiny_imagenet(src, out, copy: bool = False, fractions: Iterable[floa
             raise SourceFolderError(f"--src: {image} is listed in val_annotations.txt but missing")
         _place(image, out / "val" / wnid / name, copy)
         counts["val"] += 1
-    stats = {**_mean_std(train_images), **counts, "classes": len(wnids)}
+    stats = {**channel_mean_std(train_images), **counts, "classes": len(wnids)}
     if fractions:
         stats["fractions"] = {f"{f:g}": n for f, n in fraction_subsets(out / "train", out, fractions, copy).items()}
     (out / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
