@@ -268,6 +268,36 @@ def smae_eval_config(name: str, finetune: bool) -> dict:
     return cfg
 
 
+def smae_cub_finetune_config() -> dict:
+    """SMAE's transfer protocol: fine-tune the Tiny-ImageNet model on CUB-200 at 64 px with half the lr (the
+    paper's CUB setting). Images are normalised with the pretraining statistics (Tiny-ImageNet)."""
+    cfg = smae_eval_config("tiny-imagenet", finetune=True)
+    cfg["name"] = "smae-finetune-cub200"
+    cfg["data"].update(train_path="./datasets/cub200-64/train", val_path="./datasets/cub200-64/val")
+    cfg["optimizer"]["lr"] = 5.0e-4
+    return cfg
+
+
+def mae_probe_config(name: str, file_name: str, optimizer: str, epochs: int, batch: int, devices: int) -> dict:
+    """MAE-style linear probe: BatchNorm without affine before the head (head_batchnorm), weight decay 0, cosine
+    schedule. ViC-MAE: SGD lr 0.1, 90 epochs (its paper); ColorMAE: LARS lr 0.1 x batch/256, 10 warm-up epochs,
+    90 epochs (MAE's protocol, which ColorMAE follows)."""
+    spec = DATASETS[name]
+    cpu = spec["accelerator"] == "cpu"
+    cfg = linear_config(name, spec)
+    cfg.update(
+        name=f"{file_name}-{name}",
+        head_batchnorm=True,
+        optimizer={"name": optimizer, "batch_size": 64 if cpu else batch, "lr": 0.1, "weight_decay": 0.0},
+        scheduler={"name": "warmup_cosine", "warmup_epochs": 0 if optimizer == "sgd" else (1 if cpu else 10)},
+        max_epochs=10 if cpu else epochs,
+        devices=list(range(1 if cpu else devices)),
+    )
+    if optimizer == "lars":
+        cfg["optimizer"]["kwargs"] = {"exclude_bias_n_norm": True}  # MAE's LARS adapts weight matrices only
+    return cfg
+
+
 # ViC-MAE: AdamW base lr 1.5e-4 (x batch/256), wd 0.05, betas (0.9, 0.95), 40 warm-up epochs, 800 epochs, mask 0.5,
 # norm_pix_loss. "vicmae" = the official code (NT-Xent T 0.1, projector D-4096-4096-128, w_rec 0.97 / w_con 0.03
 # from epoch 0, BYOL-style colour augmentations) with its cross-GPU positive bug fixed; "vicmae-paper" = the
@@ -342,7 +372,13 @@ def generate() -> dict:
             files[f"pretrain/{name}/augmentations/{aug_name}"] = dump(aug)
         files[f"pretrain/{name}/wandb/offline.yaml"] = dump(WANDB)
         files[f"linear/{name}/linear.yaml"] = dump(linear_config(name, spec))
+        if "colormae" in spec.get("families", MAE_FAMILY):
+            big = name == "imagenet"
+            files[f"linear/{name}/colormae-linear.yaml"] = dump(
+                mae_probe_config(name, "colormae-linear", "lars", 90, 512 if big else 256, 8 if big else 1))
         if name in VICMAE_DATASETS:
+            files[f"linear/{name}/vicmae-linear.yaml"] = dump(
+                mae_probe_config(name, "vicmae-linear", "sgd", 90, 256, 8 if name == "imagenet" else 1))
             for paper in (False, True):
                 files[f"pretrain/{name}/vicmae{'-paper' if paper else ''}.yaml"] = dump(vicmae_config(name, paper))
             for aug_name, aug in vicmae_augmentations(name).items():
@@ -355,6 +391,9 @@ def generate() -> dict:
                   "rrc": {"enabled": False, "crop_min_scale": 1.0, "crop_max_scale": 1.0}}])
             files[f"linear/{name}/smae-linear.yaml"] = dump(smae_eval_config(name, finetune=False))
             files[f"linear/{name}/smae-finetune.yaml"] = dump(smae_eval_config(name, finetune=True))
+            if name == "tiny-imagenet":
+                files["linear/cub200/smae-finetune.yaml"] = dump(smae_cub_finetune_config())
+                files["linear/cub200/wandb/offline.yaml"] = dump(WANDB)
         files[f"linear/{name}/wandb/offline.yaml"] = dump(WANDB)
     return files
 

@@ -87,6 +87,14 @@ def test_linear_head_batchnorm_without_affine(m_mae_run, digits_dir, tmp_path):
         linear(bad)
 
 
+@pytest.mark.parametrize("probe,optimizer", [("vicmae-linear", "SGD"), ("colormae-linear", "LARS")])
+def test_mae_style_probes_run(probe, optimizer, m_mae_run, digits_dir, tmp_path):
+    _, ckpt = m_mae_run
+    trainer = linear(digits_config(probe, digits_dir, tmp_path, f"pretrained_feature_extractor='{ckpt}'", task="linear"))
+    assert isinstance(trainer.lightning_module.classifier[0], torch.nn.BatchNorm1d)
+    assert type(trainer.optimizers[0]).__name__ == optimizer and "val_acc1" in trainer.callback_metrics
+
+
 def test_linear_refuses_a_different_backbone(m_mae_run, digits_dir, tmp_path):
     from solo_ext.config import ConfigError
 
