@@ -51,7 +51,8 @@ def block_mask_bank(num: int, grid: int, ratio: float = 0.5, seed: int = 0, min_
     if not 0.0 < ratio < 1.0:
         raise ConfigError(f"method_kwargs.mask_ratio: {ratio!r} is not allowed; expected a number in (0, 1)")
     if min_area > grid * grid - int(grid * grid * (1 - ratio)):
-        raise ConfigError(f"block masking: blocks of >= {min_area} patches cannot fit a {grid}x{grid} grid at ratio {ratio}")
+        raise ConfigError(f"method_kwargs.smae.masking: 'block' needs blocks of >= {min_area} patches, which do not fit "
+                          f"the {grid}x{grid} patch grid at mask_ratio {ratio}; allowed: random, or a finer grid / higher ratio")
     rng = np.random.default_rng(seed)
     return torch.from_numpy(np.stack([block_mask(grid, ratio, rng, min_area) for _ in range(num)]))
 

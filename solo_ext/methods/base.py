@@ -4,7 +4,7 @@ from typing import Sequence
 
 from solo.methods.base import BaseMethod
 
-from solo_ext.config import ConfigError, to_plain
+from solo_ext.config import ConfigError, check_method_kwargs, to_plain
 
 __all__ = ["SoloExtMethod", "accepts_large_crops", "MASKING_VITS", "masking_vit_backbones"]
 
@@ -48,9 +48,22 @@ def accepts_large_crops(method_cls, num_large_crops: int) -> bool:
 class SoloExtMethod:
     """Mixin placed before the solo-learn method class.
 
-    Keeps optimizer and scheduler arguments as plain python, so no OmegaConf object can reach a checkpoint's
+    Checks every ``method_kwargs`` key against the method's table (``KWARGS`` names it in
+    ``solo_ext.config.METHOD_KWARGS``) before solo-learn's own asserts run, filling in the defaults. Keeps
+    optimizer and scheduler arguments as plain python, so no OmegaConf object can reach a checkpoint's
     optimizer or scheduler state and checkpoints load under torch.load(weights_only=True) (torch ≥ 2.6's default).
     """
+
+    KWARGS: str = ""
+
+    @classmethod
+    def add_and_assert_specific_cfg(cls, cfg):
+        checked = check_method_kwargs(cls.KWARGS, cfg.get("method_kwargs", None) or {})
+        if cfg.get("method_kwargs", None) is None:
+            cfg.method_kwargs = {}
+        for key, value in checked.items():
+            cfg.method_kwargs[key] = value
+        return super().add_and_assert_specific_cfg(cfg)
 
     def __init__(self, cfg):
         super().__init__(cfg)

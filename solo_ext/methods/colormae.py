@@ -20,6 +20,8 @@ __all__ = ["ColorMAE"]
 class ColorMAE(SoloExtMethod, MaskedViTMAE):
     """ColorMAE: ``mask_scores`` are windows of filtered-noise patterns (keep the highest values)."""
 
+    KWARGS = "colormae"
+
     def __init__(self, cfg):
         super().__init__(cfg)
         self.colormae = ColorMAESettings.from_method_kwargs(cfg.method_kwargs)

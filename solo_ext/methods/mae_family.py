@@ -6,7 +6,6 @@ import torch
 from solo.methods.mae import MAE
 
 from solo_ext.backbones import encode_visible
-from solo_ext.config import ConfigError
 from solo_ext.masking import mask_from_scores
 from solo_ext.methods.base import MASKING_VITS, SoloExtMethod, masking_vit_backbones
 
@@ -27,11 +26,7 @@ class MaskedViTMAE(MAE):
     @classmethod
     def add_and_assert_specific_cfg(cls, cfg):
         SoloExtMethod.require_backbone(cfg, MASKING_VITS, "the MAE family needs a ViT that can mask")
-        cfg = super().add_and_assert_specific_cfg(cfg)
-        ratio = cfg.method_kwargs.mask_ratio
-        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio < 1:
-            raise ConfigError(f"method_kwargs.mask_ratio: {ratio!r} is not allowed; expected a number in (0, 1)")
-        return cfg
+        return super().add_and_assert_specific_cfg(cfg)
 
     def mask_scores(self, X: torch.Tensor) -> Optional[torch.Tensor]:
         """[B, L] per-patch scores for this training batch, or None for solo-learn's random masking."""

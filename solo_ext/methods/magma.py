@@ -102,28 +102,33 @@ class MagmaRegularised(SoloExtMethod):
 class MMAE(MagmaRegularised, MaskedViTMAE):
     """M-MAE: MAE + w(epoch)·L_magma. With both weights 0 its loss equals solo-learn's MAE."""
 
+    KWARGS = "m_mae"
     DEFAULTS = MagmaSettings(weight=1.0, uniformity_weight=0.0)
 
 
 class UMAE(MagmaRegularised, MaskedViTMAE):
     """U-MAE: MAE + 0.01·L_unif (the MAGMA term is logged, weight 0 unless configured)."""
 
+    KWARGS = "u_mae"
     DEFAULTS = MagmaSettings(weight=0.0, uniformity_weight=0.01)
 
 
 class MUMAE(MagmaRegularised, MaskedViTMAE):
     """MU-MAE: MAE + 0.01·L_unif + w(epoch)·L_magma."""
 
+    KWARGS = "mu_mae"
     DEFAULTS = MagmaSettings(weight=1.0, uniformity_weight=0.01)
 
 
 class MSimCLR(MagmaRegularised, SimCLR):
     """M-SimCLR: solo-learn's SimCLR + w(epoch)·L_magma on the ViT blocks of the first crop."""
 
+    KWARGS = "m_simclr"
     LARGE_CROPS = (2,)
 
 
 class MVICReg(MagmaRegularised, VICReg):
     """M-VICReg: solo-learn's VICReg + w(epoch)·L_magma on the ViT blocks of the first crop."""
 
+    KWARGS = "m_vicreg"
     LARGE_CROPS = (2,)

@@ -24,6 +24,8 @@ __all__ = ["SMAE"]
 class SMAE(SoloExtMethod, MaskedViTMAE):
     """Semantic MAE: reconstruct every patch, judged by pixels and by a frozen critic's features."""
 
+    KWARGS = "smae"
+
     def __init__(self, cfg):
         super().__init__(cfg)
         self.smae = SMAESettings.from_method_kwargs(cfg.method_kwargs)

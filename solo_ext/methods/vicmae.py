@@ -40,6 +40,7 @@ def projector(dims: List[int]) -> nn.Sequential:
 class ViCMAE(SoloExtMethod, MaskedViTMAE):
     """Contrastive MAE on exactly two large crops, each masked independently."""
 
+    KWARGS = "vicmae"
     LARGE_CROPS = (2,)
 
     def __init__(self, cfg):

@@ -47,5 +47,5 @@ def test_scores_select_the_bank_masks():
 def test_bad_settings():
     with pytest.raises(ConfigError, match="mask_ratio"):
         block_mask_bank(1, 8, 1.0)
-    with pytest.raises(ConfigError, match="cannot fit"):
+    with pytest.raises(ConfigError, match="method_kwargs.smae.masking: .block. needs blocks of >= 16 patches, which do not fit"):
         block_mask_bank(1, 4, 0.5)

@@ -1,0 +1,62 @@
+"""The checks that involve more than one key, a file, the backbone or the crops: where each is raised.
+
+Per-key checks (unknown keys, types, ranges, choices, required keys) come from the tables in
+``solo_ext.config.method_kwargs``; these are the others. ``docs/config-checks.md`` is generated from both
+(``python -m solo_ext.tools.config_docs``) and every rule has a test named ``test_rule_<id>``.
+"""
+
+from typing import NamedTuple, Tuple
+
+__all__ = ["RULES", "Rule"]
+
+
+class Rule(NamedTuple):
+    id: str
+    methods: str
+    key: str
+    check: str
+    where: str
+
+
+RULES: Tuple[Rule, ...] = (
+    Rule("unknown_key", "all", "method_kwargs.*", "a key that is not in the method's table (a typo) is refused, "
+         "with the allowed keys listed", "config parsing"),
+    Rule("required_key", "all", "method_kwargs.<host keys>", "solo-learn's required keys (MAE decoder size, "
+         "SimCLR/VICReg projector and temperature) must be present (solo-learn only has a bare assert)", "config parsing"),
+    Rule("decoder_heads_divide", "MAE family", "method_kwargs.decoder_num_heads",
+         "must divide decoder_embed_dim", "config parsing"),
+    Rule("masking_vit", "m_mae, u_mae, mu_mae, smae, colormae, vicmae", "backbone.name",
+         "a ViT that can mask: vit_tiny, vit_small, vit_base, vit_large, vit_lite", "config parsing"),
+    Rule("magma_vit", "m_mae, u_mae, mu_mae, m_simclr, m_vicreg", "backbone.name",
+         "a ViT (MAGMA regularises transformer blocks; ResNets are refused)", "config parsing"),
+    Rule("magma_layers_in_depth", "MAGMA family", "method_kwargs.magma.reference_layers / target_layer",
+         "every block index lies in [-depth, depth - 1] of the built backbone", "model construction"),
+    Rule("magma_reference_not_target", "MAGMA family", "method_kwargs.magma.reference_layers",
+         "at least one reference layer differs from the target layer", "model construction"),
+    Rule("large_crops", "all", "augmentations", "the number of large crops the method trains with: MAE family "
+         "any >= 1, m_simclr / m_vicreg / vicmae exactly 2", "solo-ext pretrain"),
+    Rule("vicmae_crops", "vicmae", "augmentations", "exactly 2 large crops and no small ones (also under "
+         "solo-learn's main_pretrain.py)", "config parsing"),
+    Rule("smae_critic_required", "smae", "method_kwargs.smae.critic", "a critic path when alpha > 0",
+         "config parsing"),
+    Rule("smae_critic_file", "smae", "method_kwargs.smae.critic", "the file exists, reads, and is a "
+         "SqueezeNet-1.1 critic of the expected format", "config parsing (exists), model construction (contents)"),
+    Rule("colormae_patterns_file", "colormae", "method_kwargs.colormae.patterns / schedule[i].patterns",
+         "the file exists, is an .npz holding a float [P, S, S] bank without NaN, S >= the patch grid",
+         "config parsing (exists), model construction (contents)"),
+    Rule("colormae_pattern_size", "colormae", "method_kwargs.colormae.pattern_size",
+         "a generated bank's pattern_size >= the patch grid", "model construction"),
+    Rule("colormae_official_batch", "colormae", "method_kwargs.colormae.mode",
+         "official mode draws patterns 0..B-1: optimizer.batch_size <= the bank's patterns", "model construction"),
+    Rule("colormae_schedule_entry", "colormae", "method_kwargs.colormae.schedule[i]",
+         "each entry is {start_epoch: N, color: C} or {start_epoch: N, patterns: FILE}", "config parsing"),
+    Rule("vicmae_learnable_temperature", "vicmae", "method_kwargs.vicmae.learnable_temperature",
+         "true only with loss: clip", "config parsing"),
+    Rule("devices_list", "all (launchers)", "devices", "a non-empty list of device ids", "solo-ext pretrain / linear"),
+    Rule("video_source", "vicmae (data.format: video)", "data.train_path / data.max_frame_gap / data.fraction",
+         "a folder of clips (frame folders or video files), a whole max_frame_gap >= 0, no data.fraction",
+         "solo-ext pretrain"),
+    Rule("linear_backbone", "solo-ext linear / knn", "backbone.name", "a backbone given in the linear config "
+         "must be the one the checkpoint was trained with", "solo-ext linear"),
+    Rule("head_batchnorm", "solo-ext linear", "head_batchnorm", "true or false", "solo-ext linear"),
+)

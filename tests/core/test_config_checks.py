@@ -1,0 +1,208 @@
+"""One test per config check: generated from the key tables, and test_rule_<id> for every pure rule
+(tests/integration/test_config_rules.py holds the rules that need solo-learn)."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from solo_ext.config import (
+    METHOD_KWARGS,
+    REQUIRED,
+    RULES,
+    ColorMAESettings,
+    ConfigError,
+    MagmaSettings,
+    SMAESettings,
+    ViCMAESettings,
+    check_method_kwargs,
+)
+from solo_ext.tools.config_docs import render
+
+HOST_VALID = {
+    "MAE": {"decoder_embed_dim": 8, "decoder_depth": 1, "decoder_num_heads": 2},
+    "SimCLR": {"proj_hidden_dim": 8, "proj_output_dim": 4, "temperature": 0.2},
+    "VICReg": {"proj_hidden_dim": 8, "proj_output_dim": 4},
+}
+SECTION_VALID = {"smae": {"alpha": 0.0}}  # alpha 0 needs no critic file
+SECTION_PARSERS = {
+    "magma": lambda kwargs: MagmaSettings.from_method_kwargs(kwargs, MagmaSettings()),
+    "smae": SMAESettings.from_method_kwargs,
+    "colormae": ColorMAESettings.from_method_kwargs,
+    "vicmae": ViCMAESettings.from_method_kwargs,
+}
+
+
+def parse(method, kwargs):
+    """What a method does with its method_kwargs at config time: the table, then its section."""
+    kwargs = OmegaConf.create(kwargs)
+    check_method_kwargs(method, kwargs)
+    table = METHOD_KWARGS[method]
+    return SECTION_PARSERS[table.section](kwargs)
+
+
+def valid(method):
+    table = METHOD_KWARGS[method]
+    return {**HOST_VALID[table.host], table.section: dict(SECTION_VALID.get(table.section, {}))}
+
+
+def bad_values(field):
+    """(description, value) pairs that break the field: wrong types and each bound."""
+    wrong_type = {"int": [1.5, "3", True], "number": ["0.5", True], "bool": ["yes", 1], "choice": ["nope", 3],
+                  "str": [5, ""], "int_list": [[], ["a"], 1.5], "list": ["x", {"a": 1}]}[field.kind]
+    cases = [(f"type {type(v).__name__}", v) for v in wrong_type]
+    if field.low is not None:
+        cases.append(("below low", field.low if field.low_open else field.low - 1))
+    if field.high is not None:
+        cases.append(("above high", field.high if field.high_open else field.high + 1))
+    if not field.nullable and field.kind not in ("list",):
+        cases.append(("null", None))
+    return cases
+
+
+KEY_CASES = []
+for method, table in METHOD_KWARGS.items():
+    for field in table.fields:
+        for what, value in bad_values(field):
+            KEY_CASES.append(pytest.param(method, None, field, value, id=f"{method}-{field.name}-{what}"))
+    for field in table.section_fields:
+        for what, value in bad_values(field):
+            KEY_CASES.append(pytest.param(method, table.section, field, value, id=f"{method}-{table.section}.{field.name}-{what}"))
+
+
+@pytest.mark.parametrize("method,section,field,value", KEY_CASES)
+def test_key_check(method, section, field, value):
+    kwargs = valid(method)
+    (kwargs[section] if section else kwargs)[field.name] = value
+    key = f"method_kwargs.{section + '.' if section else ''}{field.name}"
+    with pytest.raises(ConfigError) as err:
+        parse(method, kwargs)
+    message = str(err.value)
+    assert message.startswith(f"{key}: ") and repr(value) in message and field.allowed() in message
+
+
+@pytest.mark.parametrize("method", list(METHOD_KWARGS))
+def test_valid_configs_parse_with_defaults(method):
+    kwargs = valid(method)
+    checked = check_method_kwargs(method, OmegaConf.create(kwargs))
+    for field in METHOD_KWARGS[method].fields:
+        if field.default is not REQUIRED and field.name not in kwargs:
+            assert checked[field.name] == field.default
+    parse(method, kwargs)
+
+
+def test_rule_unknown_key():
+    for method, table in METHOD_KWARGS.items():
+        typo = {**valid(method), "mask_ratoi": 0.5}
+        with pytest.raises(ConfigError, match=r"method_kwargs: unknown key\(s\) \['mask_ratoi'\]; allowed: .*"):
+            parse(method, typo)
+        in_section = valid(method)
+        in_section[table.section]["wieght"] = 1
+        with pytest.raises(ConfigError, match=rf"method_kwargs.{table.section}: unknown key\(s\) \['wieght'\]"):
+            parse(method, in_section)
+
+
+def test_rule_required_key():
+    for method, table in METHOD_KWARGS.items():
+        for field in table.fields:
+            if field.default is REQUIRED:
+                kwargs = valid(method)
+                del kwargs[field.name]
+                with pytest.raises(ConfigError, match=rf"method_kwargs.{field.name}: missing; expected"):
+                    parse(method, kwargs)
+
+
+def test_rule_decoder_heads_divide():
+    kwargs = {**valid("m_mae"), "decoder_embed_dim": 10, "decoder_num_heads": 4}
+    with pytest.raises(ConfigError, match="method_kwargs.decoder_num_heads: 4 does not divide decoder_embed_dim 10"):
+        parse("m_mae", kwargs)
+
+
+def test_rule_smae_critic_required():
+    kwargs = valid("smae")
+    kwargs["smae"] = {"alpha": 0.5}
+    with pytest.raises(ConfigError, match="method_kwargs.smae.critic: null is not allowed with alpha 0.5"):
+        parse("smae", kwargs)
+
+
+def test_rule_smae_critic_file(tmp_path):
+    from solo_ext.losses import load_critic_features
+
+    kwargs = valid("smae")
+    kwargs["smae"] = {"alpha": 0.5, "critic": str(tmp_path / "missing.pt")}
+    with pytest.raises(ConfigError, match="method_kwargs.smae.critic: .*missing.pt' is not an existing file"):
+        parse("smae", kwargs)
+    wrong = tmp_path / "wrong.pt"
+    torch.save({"arch": "resnet18", "state_dict": {}}, wrong)
+    with pytest.raises(ConfigError, match="method_kwargs.smae.critic: .* is not a squeezenet1_1 critic"):
+        load_critic_features(wrong)
+
+
+def test_rule_colormae_patterns_file(tmp_path):
+    from solo_ext.masking import load_patterns
+
+    kwargs = valid("colormae")
+    kwargs["colormae"] = {"patterns": str(tmp_path / "none.npz")}
+    with pytest.raises(ConfigError, match="method_kwargs.colormae.patterns: .*none.npz' is not an existing file"):
+        parse("colormae", kwargs)
+    kwargs["colormae"] = {"schedule": [{"start_epoch": 3, "patterns": str(tmp_path / "later.npz")}]}
+    with pytest.raises(ConfigError, match=r"method_kwargs.colormae.schedule\[0\].patterns: .*later.npz' is not an existing file"):
+        parse("colormae", kwargs)
+    small = tmp_path / "small.npz"
+    np.savez(small, np.zeros((4, 6, 6), dtype=np.float32))
+    with pytest.raises(ConfigError, match="method_kwargs.colormae.patterns: patterns of .* are 6² but the patch grid is 8²"):
+        load_patterns(small, min_size=8)
+    nan = tmp_path / "nan.npz"
+    np.savez(nan, np.full((2, 8, 8), np.nan, dtype=np.float32))
+    with pytest.raises(ConfigError, match="NaN"):
+        load_patterns(nan, min_size=8)
+
+
+def test_rule_colormae_schedule_entry():
+    for entry, where in (({"color": "red"}, r"schedule\[0\]"), ({"start_epoch": 2, "color": "red", "patterns": "x.npz"}, r"schedule\[0\]"),
+                         ({"start_epoch": 2, "colour": "red"}, r"schedule\[0\]"), ({"start_epoch": -1, "color": "red"}, r"schedule\[0\].start_epoch"),
+                         ({"start_epoch": 2, "color": "pink"}, r"schedule\[0\].color")):
+        kwargs = valid("colormae")
+        kwargs["colormae"] = {"schedule": [entry]}
+        with pytest.raises(ConfigError, match=rf"method_kwargs.colormae.{where}: "):
+            parse("colormae", kwargs)
+    kwargs = valid("colormae")
+    kwargs["colormae"] = {"color": "green", "schedule": [{"start_epoch": 5, "color": "blue"}, {"start_epoch": 2, "color": "red"}]}
+    settings = parse("colormae", kwargs)
+    assert [settings.source_for_epoch(e)[0] for e in (0, 2, 5)] == ["green", "red", "blue"]
+
+
+def test_rule_vicmae_learnable_temperature():
+    kwargs = valid("vicmae")
+    kwargs["vicmae"] = {"learnable_temperature": True, "loss": "nt_xent"}
+    with pytest.raises(ConfigError, match="method_kwargs.vicmae.learnable_temperature: true is not allowed with loss 'nt_xent'"):
+        parse("vicmae", kwargs)
+    kwargs["vicmae"]["loss"] = "clip"
+    assert parse("vicmae", kwargs).learnable_temperature
+
+
+def test_rule_video_source(tmp_path):
+    from torchvision import transforms
+
+    from solo_ext.tools.frame_pairs import FramePairDataset
+
+    views = [transforms.ToTensor()] * 2
+    with pytest.raises(FileNotFoundError, match="data.train_path: .* is not a folder of clips"):
+        FramePairDataset(tmp_path / "absent", views)
+    with pytest.raises(FileNotFoundError, match="data.train_path: .* holds no clip"):
+        FramePairDataset(tmp_path, views)
+    with pytest.raises(ValueError, match="data.max_frame_gap: 1.5 is not allowed"):
+        FramePairDataset(tmp_path, views, max_frame_gap=1.5)
+
+
+def test_every_rule_has_a_test_and_the_docs_are_current():
+    sources = Path(__file__).read_text()
+    integration = Path(__file__).resolve().parents[1] / "integration" / "test_config_rules.py"
+    sources += integration.read_text() if integration.exists() else ""
+    untested = [rule.id for rule in RULES if not re.search(rf"def test_rule_{rule.id}\(", sources)]
+    assert not untested, f"rules without a test_rule_<id>: {untested}"
+    docs = Path(__file__).resolve().parents[2] / "docs" / "config-checks.md"
+    assert docs.read_text() == render(), "docs/config-checks.md is stale: run python -m solo_ext.tools.config_docs"

@@ -1,0 +1,92 @@
+"""test_rule_<id> for the config rules that need solo-learn (the pure ones are in tests/core/test_config_checks.py)."""
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from solo_ext.config import ConfigError
+from solo_ext.launch.evaluate import linear
+from solo_ext.launch.pretrain import build_model, pretrain
+from tests.integration.helpers import digits_config
+
+
+def refused(method_file, digits_dir, tmp_path, *overrides, match):
+    with pytest.raises(ConfigError, match=match):
+        build_model(digits_config(method_file, digits_dir, tmp_path, *overrides))
+
+
+@pytest.mark.parametrize("method_file", ["m-mae", "u-mae", "mu-mae", "colormae", "vicmae"])
+def test_rule_masking_vit(method_file, digits_dir, tmp_path):
+    refused(method_file, digits_dir, tmp_path, "backbone.name=resnet18",
+            match=r"backbone.name: 'resnet18' is not allowed .*allowed: \['vit_tiny', 'vit_small', 'vit_base', 'vit_large', 'vit_lite'\]")
+
+
+@pytest.mark.parametrize("method_file", ["m-simclr", "m-vicreg"])
+def test_rule_magma_vit(method_file, digits_dir, tmp_path):
+    refused(method_file, digits_dir, tmp_path, "backbone.name=resnet18", match=r"backbone.name: 'resnet18' is not allowed .*MAGMA")
+
+
+def test_rule_magma_layers_in_depth(digits_dir, tmp_path):
+    refused("m-mae", digits_dir, tmp_path, "++method_kwargs.magma.reference_layers=[12]",
+            match=r"method_kwargs.magma.reference_layers: 12 is not a block of this backbone; allowed: integers in \[-12, 11\]")
+    refused("m-vicreg", digits_dir, tmp_path, "++method_kwargs.magma.target_layer=-13", match="method_kwargs.magma.target_layer: -13")
+
+
+def test_rule_magma_reference_not_target(digits_dir, tmp_path):
+    refused("m-mae", digits_dir, tmp_path, "++method_kwargs.magma.reference_layers=[11]",
+            match="method_kwargs.magma.reference_layers: every reference layer equals target_layer")
+
+
+@pytest.mark.parametrize("method_file,override", [("m-simclr", "augmentations.0.num_crops=1"), ("m-vicreg", "augmentations.0.num_crops=2"),
+                                                  ("vicmae", "augmentations.1.num_crops=2")])
+def test_rule_large_crops(method_file, override, digits_dir, tmp_path):
+    refused(method_file, digits_dir, tmp_path, override, match=r"augmentations: method .* cannot train with \d large crop\(s\).*allowed: \[2\]")
+
+
+def test_rule_vicmae_crops(digits_dir, tmp_path):
+    from solo.args.pretrain import parse_cfg
+    from solo.methods import METHODS
+
+    cfg = digits_config("vicmae", digits_dir, tmp_path, "augmentations.1.crop_size=16")  # 1 large + 1 small crop
+    OmegaConf.set_struct(cfg, False)
+    with pytest.raises(ConfigError, match="augmentations: ViC-MAE trains on exactly 2 large crops and no small ones; got 1 large and 1 small"):
+        METHODS["vicmae"](parse_cfg(cfg))  # as solo-learn's main_pretrain.py builds it
+
+
+def test_rule_colormae_pattern_size(digits_dir, tmp_path):
+    refused("colormae", digits_dir, tmp_path, "++method_kwargs.colormae.pattern_size=8", "backbone.kwargs.patch_size=2",
+            match="method_kwargs.colormae.pattern_size: 8 is smaller than the patch grid")
+
+
+def test_rule_colormae_official_batch(digits_dir, tmp_path):
+    refused("colormae", digits_dir, tmp_path, "++method_kwargs.colormae.num_patterns=8", "++method_kwargs.colormae.mode=official",
+            match=r"method_kwargs.colormae.mode: 'official' draws patterns 0..B-1 but optimizer.batch_size=16 exceeds the 8 patterns")
+
+
+def test_rule_devices_list(digits_dir, tmp_path):
+    refused("m-mae", digits_dir, tmp_path, "devices=1", match=r"devices: 1 is not allowed; solo-learn expects a list")
+
+
+def test_rule_smae_critic_file_at_model_construction(digits_dir, tmp_path):
+    bad = tmp_path / "not-a-critic.pt"
+    torch.save({"weights": torch.zeros(3)}, bad)
+    refused("smae", digits_dir, tmp_path, f"method_kwargs.smae.critic={bad}", match="method_kwargs.smae.critic: .* is not a squeezenet1_1 critic")
+
+
+@pytest.fixture(scope="module")
+def m_mae_checkpoint(digits_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("rules_run")
+    pretrain(digits_config("m-mae", digits_dir, out))
+    return next((out / "trained_models").rglob("*.ckpt"))
+
+
+def test_rule_linear_backbone(m_mae_checkpoint, digits_dir, tmp_path):
+    cfg = digits_config("linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{m_mae_checkpoint}'", "+backbone.name=vit_small", task="linear")
+    with pytest.raises(ConfigError, match=r"backbone.name: 'vit_small' differs from the backbone the checkpoint was trained with \('vit_tiny'\)"):
+        linear(cfg)
+
+
+def test_rule_head_batchnorm(m_mae_checkpoint, digits_dir, tmp_path):
+    cfg = digits_config("linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{m_mae_checkpoint}'", "+head_batchnorm=1", task="linear")
+    with pytest.raises(ConfigError, match="head_batchnorm: 1 is not allowed; expected true or false"):
+        linear(cfg)
