@@ -47,7 +47,9 @@ setup(
         ],
         # video files for ViC-MAE (PyAV bundles FFmpeg); frame folders need nothing
         "video": ["av"],
-        "test": ["pytest", "hypothesis", "av"],
+        # solo-ext analyze: figures and PaCMAP
+        "analysis": ["matplotlib", "pacmap"],
+        "test": ["pytest", "hypothesis", "av", "matplotlib", "pacmap"],
     },
     entry_points={"console_scripts": ["solo-ext = solo_ext.cli:main"]},
 )

@@ -11,6 +11,7 @@
     solo-ext colormae preview --patterns FILE.npz --grid 14 --mask_ratio 0.75 --out masks.png
     solo-ext critic train --data DIR --out critic.pt [--size 64 --mean ... --std ... --epochs 200]
     solo-ext table RUN_DIR [RUN_DIR ...] [--paper magma-table1] [--out PREFIX] [--overwrite]
+    solo-ext analyze CKPT --data DIR --out OUT [--classes 10] [--images 8] [--figures ...]   # PNG figures
 """
 
 import argparse
@@ -124,7 +125,7 @@ def _data(argv) -> None:
 
 def main(argv=None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = ["pretrain", "linear", "knn", "zoo", "data", "colormae", "critic", "table"]
+    commands = ["pretrain", "linear", "knn", "zoo", "data", "colormae", "critic", "table", "analyze"]
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print(__doc__)
         sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
@@ -159,11 +160,12 @@ def main(argv=None) -> None:
             _run_hydra(command, rest)
         else:
             import solo_ext
+            from solo_ext.launch.analyze import main as analyze_main
             from solo_ext.launch.evaluate import knn_main
 
             solo_ext.register()
-            knn_main(rest)
-    except SoloLearnMissingError as err:
+            {"knn": knn_main, "analyze": analyze_main}[command](rest)
+    except (SoloLearnMissingError, ImportError) as err:  # ImportError: an optional extra, e.g. [analysis]
         sys.exit(f"solo-ext {command}: {err}")
     except ConfigError as err:
         sys.exit(f"solo-ext {command}: config error: {err}")

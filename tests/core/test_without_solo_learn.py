@@ -25,7 +25,7 @@ def test_core_imports_and_register_explains():
         """
         import solo_ext, solo_ext.losses, solo_ext.masking, solo_ext.backbones, solo_ext.schedules, solo_ext.config
         import solo_ext.distributed, solo_ext.tools.digits, solo_ext.tools.tiny_imagenet, solo_ext.tools.frame_pairs
-        import solo_ext.tools.results, solo_ext.tools.tables, solo_ext.tools.cub200
+        import solo_ext.tools.results, solo_ext.tools.tables, solo_ext.tools.cub200, solo_ext.tools.analysis
         assert not any(m.split(".")[0] in ("solo", "lightning") for m in sys.modules), "the core imports solo or lightning"
         try:
             solo_ext.register()
