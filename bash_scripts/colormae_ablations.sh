@@ -3,6 +3,7 @@
 #   --ablation mask_ratio : 0.20 0.50 0.75 0.85 0.90
 #   --ablation patterns   : 64 512 3072 4096 patterns in the bank
 #   --ablation colors     : red blue green purple
+# Linear probe: zoo_configs/linear/<dataset>/colormae-linear.yaml (MAE-style: LARS, BatchNorm head).
 #   bash_scripts/colormae_ablations.sh --ablation colors --dataset imagenet100 --gpus 0,1 --seeds 5 --out runs/colormae [--dry-run]
 set -euo pipefail
 ABLATION=""
@@ -15,6 +16,7 @@ while [[ $# -gt 0 ]]; do
 done
 source "$(dirname "$0")/common.sh"
 parse_args "${args[@]}"
+LINEAR_CONFIG=colormae-linear
 
 case "$ABLATION" in
   mask_ratio) key="method_kwargs.mask_ratio"; values="0.20 0.50 0.75 0.85 0.90" ;;

@@ -48,6 +48,16 @@ newest_checkpoint_dir() {  # the folder of the newest .ckpt below $1
   dirname "$ckpt"
 }
 
+# evaluate EVAL_DATASET CONFIG CKPT_DIR OUT_DIR: solo-ext linear (probe or fine-tune) with zoo_configs/linear/EVAL_DATASET/CONFIG
+evaluate() {
+  local eval_dataset="$1" config="$2" ckpt_dir="$3" out_dir="$4"
+  if [[ $DRY_RUN -eq 0 && -e "$out_dir" ]]; then
+    echo "skip $out_dir: it exists (remove it to rerun)"; return
+  fi
+  run solo-ext linear --config-path "$ZOO/linear/$eval_dataset" --config-name "$config" \
+    "$DEVICES" "pretrained_feature_extractor='$ckpt_dir'" "checkpoint.dir=$out_dir" "${EXTRA[@]}"
+}
+
 # pretrain CONFIG RUN_DIR [overrides...]: one pretraining run, then linear probe and kNN on its checkpoint
 pretrain_and_evaluate() {
   local config="$1" run_dir="$2"; shift 2
@@ -58,8 +68,7 @@ pretrain_and_evaluate() {
     "$DEVICES" "seed=$SEED" "checkpoint.dir=$run_dir/pretrain" "$@" "${EXTRA[@]}"
   local ckpt_dir
   ckpt_dir=$(newest_checkpoint_dir "$run_dir/pretrain")
-  run solo-ext linear --config-path "$ZOO/linear/$DATASET" --config-name "${LINEAR_CONFIG:-linear}" \
-    "$DEVICES" "pretrained_feature_extractor='$ckpt_dir'" "checkpoint.dir=$run_dir/linear" "${EXTRA[@]}"
+  evaluate "$DATASET" "${LINEAR_CONFIG:-linear}" "$ckpt_dir" "$run_dir/linear"
   local data_args
   data_args=$(python3 - "$ZOO/linear/$DATASET/${LINEAR_CONFIG:-linear}.yaml" <<'PY'
 import sys, yaml
@@ -72,4 +81,50 @@ PY
   run solo-ext knn --pretrained_checkpoint_dir "$ckpt_dir" --dataset "$dataset" \
     --train_data_path "$train_path" --val_data_path "$val_path" --k 10 --distance_function euclidean \
     --out "$run_dir/knn.json"
+}
+
+# ---- reproduce_<paper>.sh: several datasets, data preparation, sweeps, then the paper's tables
+# Scripts set DATASETS (default), define usage_text and, for their own flags, handle_flag NAME VALUE (0: taken).
+parse_reproduce_args() {
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --datasets) DATASETS="$2"; shift 2 ;;
+      --gpus) GPUS="$2"; shift 2 ;;
+      --seeds) SEEDS="$2"; shift 2 ;;
+      --out) OUT="$2"; shift 2 ;;
+      --dry-run) DRY_RUN=1; shift ;;
+      -h|--help) usage_text; exit 0 ;;
+      --) shift; EXTRA=("$@"); break ;;
+      *) if [[ $# -ge 2 ]] && declare -F handle_flag >/dev/null && handle_flag "$1" "$2"; then shift 2
+         else echo "unknown argument: $1" >&2; usage_text >&2; exit 2; fi ;;
+    esac
+  done
+  ZOO="$(solo-ext zoo 2>/dev/null)" || { echo "solo-ext is not installed" >&2; exit 2; }
+  DEVICES="devices=[$GPUS]"
+  SWEEP_ARGS=(--gpus "$GPUS" --seeds "$SEEDS" --out "$OUT")
+  if [[ $DRY_RUN -eq 1 ]]; then SWEEP_ARGS+=(--dry-run); fi
+}
+
+require_folder() {  # require_folder DIR HINT: stop unless DIR exists (not in --dry-run)
+  if [[ $DRY_RUN -eq 0 && ! -d "$1" ]]; then echo "missing $1: $2" >&2; exit 2; fi
+}
+
+prepare_once() {  # prepare_once DIR COMMAND...: run COMMAND unless DIR already exists
+  local dir="$1"; shift
+  if [[ -d "$dir" ]]; then echo "skip data preparation: $dir exists"; else run "$@"; fi
+}
+
+sweep() {  # sweep SCRIPT DATASET [script flags]: one of the per-dataset sweep scripts beside this file
+  local script="$1" dataset="$2"; shift 2
+  run_sweep bash "$(dirname "${BASH_SOURCE[0]}")/$script" --dataset "$dataset" "${SWEEP_ARGS[@]}" "$@" -- "${EXTRA[@]}"
+}
+
+run_sweep() {  # the sweep scripts print their own commands in --dry-run, so they always run
+  printf '%q ' "$@"; echo
+  "$@"
+}
+
+paper_table() {  # paper_table NAME: collect every results file below OUT into the paper's layout
+  # the script owns OUT/NAME.md and .csv: they are rebuilt from the results on every run
+  run solo-ext table "$OUT" --paper "$1" --out "$OUT/$1" --overwrite
 }

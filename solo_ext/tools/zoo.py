@@ -33,7 +33,7 @@ DATASETS = {
         ssl=dict(epochs=1000), mean=None, std=None, precision="16-mixed", accelerator="gpu",
     ),
     "tiny-imagenet": dict(
-        dataset="custom", train_path="./datasets/tiny-imagenet-200/train", val_path="./datasets/tiny-imagenet-200/val",
+        dataset="custom", train_path="./datasets/tiny-imagenet/train", val_path="./datasets/tiny-imagenet/val",
         crop=64, patch=8,
         mae=dict(backbone="vit_tiny", epochs=800, batch=512, lr=1.0e-3, start_epoch=10),
         ssl=dict(epochs=1000), mean=[0.4802, 0.4481, 0.3975], std=[0.2770, 0.2691, 0.2821],
