@@ -109,6 +109,13 @@ require_folder() {  # require_folder DIR HINT: stop unless DIR exists (not in --
   if [[ $DRY_RUN -eq 0 && ! -d "$1" ]]; then echo "missing $1: $2" >&2; exit 2; fi
 }
 
+require_user_dataset() {  # the datasets nobody can download for you, where the zoo configs read them
+  case "$1" in
+    imagenet) require_folder datasets/imagenet/train "place ImageNet in ./datasets/imagenet/{train,val}" ;;
+    imagenet100) require_folder datasets/imagenet-100/train "place ImageNet-100 in ./datasets/imagenet-100/{train,val}" ;;
+  esac
+}
+
 prepare_once() {  # prepare_once DIR COMMAND...: run COMMAND unless DIR already exists
   local dir="$1"; shift
   if [[ -d "$dir" ]]; then echo "skip data preparation: $dir exists"; else run "$@"; fi

@@ -12,10 +12,7 @@ handle_flag() { case "$1" in --ablations) ABLATIONS="$2" ;; *) return 1 ;; esac;
 parse_reproduce_args "$@"
 
 for dataset in $DATASETS; do
-  case "$dataset" in
-    imagenet) require_folder datasets/imagenet/train "place ImageNet in ./datasets/imagenet/{train,val}" ;;
-    imagenet100) require_folder datasets/imagenet-100/train "place ImageNet-100 in ./datasets/imagenet-100/{train,val}" ;;
-  esac
+  require_user_dataset "$dataset"
   for ablation in $ABLATIONS; do sweep colormae_ablations.sh "$dataset" --ablation "$ablation"; done
 done
 paper_table colormae-mask-ratio

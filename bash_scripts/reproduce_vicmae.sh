@@ -13,10 +13,7 @@ parse_reproduce_args "$@"
 LINEAR_CONFIG=vicmae-linear
 
 for DATASET in $DATASETS; do
-  case "$DATASET" in
-    imagenet) require_folder datasets/imagenet/train "place ImageNet in ./datasets/imagenet/{train,val}" ;;
-    imagenet100) require_folder datasets/imagenet-100/train "place ImageNet-100 in ./datasets/imagenet-100/{train,val}" ;;
-  esac
+  require_user_dataset "$DATASET"
   for SEED in $SEEDS; do
     for preset in $PRESETS; do
       pretrain_and_evaluate "$preset" "$OUT/$DATASET/$preset/seed$SEED" "name=$preset-$DATASET-seed$SEED"
