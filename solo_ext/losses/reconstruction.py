@@ -22,8 +22,8 @@ def unpatchify(patches: torch.Tensor, patch: int, channels: int = 3) -> torch.Te
 
 def pixel_loss(pred: torch.Tensor, images: torch.Tensor, mask: torch.Tensor, patch: int,
                on: str = "all", norm_pix: bool = False) -> torch.Tensor:
-    """Mean squared error of predicted patches, over ``all`` patches (SMAE) or the ``masked`` ones (MAE)."""
-    target = patchify(images, patch)  # [B, L, p*p*3]
+    """Mean squared error of predicted patches, over ``all`` patches (SMAE) or the ``masked`` ones (MAE), in fp32."""
+    target = patchify(images.float(), patch)  # [B, L, p*p*3]; fp32 before norm_pix: fp16 patch variances overflow
     if norm_pix:
         target = (target - target.mean(-1, keepdim=True)) / (target.var(-1, keepdim=True) + 1e-6).sqrt()
     per_patch = (pred.float() - target.float()).square().mean(-1)  # [B, L]

@@ -21,6 +21,17 @@ def test_pixel_loss_over_all_or_masked_patches():
     assert torch.isclose(pixel_loss(pred, images, mask, 4, on="masked"), torch.tensor(1 / 4))
 
 
+def test_pixel_loss_normalises_half_images_in_fp32():
+    """fp16 patch variances of 1e4-scale pixels overflow: the normalised targets used to collapse to 0."""
+    images = torch.randn(2, 3, 16, 16) * 1e4
+    pred = torch.zeros(2, 4, 192, dtype=torch.float16)
+    mask = torch.ones(2, 4)
+    loss = pixel_loss(pred, images.half(), mask, 8, norm_pix=True)
+    assert loss.dtype == torch.float32
+    assert torch.equal(loss, pixel_loss(pred.float(), images.half().float(), mask, 8, norm_pix=True))
+    assert torch.isclose(loss, torch.tensor(1.0), atol=0.02)  # unit-variance targets, zero prediction
+
+
 @pytest.fixture(scope="module")
 def critic_file(tmp_path_factory):
     torch.manual_seed(0)
