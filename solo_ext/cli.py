@@ -63,8 +63,13 @@ def _run_hydra(command: str, argv) -> None:
         if metrics and trainer.is_global_zero:
             print("final validation: " + ", ".join(f"{k}={v:.2f}" for k, v in sorted(metrics.items())))
 
+    relaunch = [sys.argv[0], command, *_absolute_config_path(argv)]
+
     @hydra.main(version_base="1.2", config_path=None)
     def main(cfg: DictConfig) -> None:
+        # Lightning's DDP launcher starts ranks 1.. by re-running sys.argv (plus Hydra run-dir overrides): give it
+        # back the whole command line, which had to be hidden from Hydra's own parsing
+        sys.argv = relaunch
         try:
             trainer = task(cfg)
         except ConfigError as err:  # Hydra would wrap it in its own report; keep the one clear line

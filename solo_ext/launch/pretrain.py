@@ -5,9 +5,11 @@ Differences from solo-learn's main_pretrain.py: the method class says how many l
 """
 
 import os
+import random
 
+import numpy as np
 import torch
-from lightning.pytorch import seed_everything
+from lightning.pytorch import Callback, seed_everything
 from omegaconf import DictConfig, OmegaConf
 from solo.args.pretrain import parse_cfg
 from solo.data.classification_dataloader import prepare_data as prepare_classification_data
@@ -133,14 +135,34 @@ def _train_data(cfg, val_loader):
     return prepare_dataloader(dataset, batch_size=cfg.optimizer.batch_size, num_workers=cfg.data.num_workers), None
 
 
+class RankSeed(Callback):
+    """Under DDP, reseeds each rank with seed + global rank once the ranks exist (as MAE's reference code seeds).
+
+    solo-learn seeds every rank alike, so without this every rank draws the same masks and augmentation
+    parameters at every step. PL_GLOBAL_SEED is left alone: Lightning's DistributedSampler reads it and
+    must shuffle alike on every rank to split the data.
+    """
+
+    def __init__(self, seed: int):
+        self.seed = seed
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        if trainer.world_size > 1:
+            seed = self.seed + trainer.global_rank
+            random.seed(seed)
+            np.random.seed(seed)
+            torch.manual_seed(seed)  # every device's generator too
+
+
 def _callbacks(cfg):
+    callbacks = [RankSeed(cfg.seed)]
     if not omegaconf_select(cfg, "auto_umap.enabled", False):
-        return []
+        return callbacks
     try:
         from solo.utils.auto_umap import AutoUMAP
     except ImportError:
         raise ConfigError("auto_umap.enabled: true needs solo-learn's [umap] extra (umap-learn, seaborn, pandas)") from None
-    return [AutoUMAP(cfg.name, logdir=os.path.join(cfg.auto_umap.dir, cfg.method), frequency=cfg.auto_umap.frequency)]
+    return callbacks + [AutoUMAP(cfg.name, logdir=os.path.join(cfg.auto_umap.dir, cfg.method), frequency=cfg.auto_umap.frequency)]
 
 
 def pretrain(cfg: DictConfig):
