@@ -81,12 +81,12 @@ class ViCMAE(SoloExtMethod, MaskedViTMAE):
 
     def contrastive_loss(self, projections: Sequence[torch.Tensor], indexes: torch.Tensor) -> torch.Tensor:
         """L_con of the two views' projections [B, P] each; ``indexes`` [B] are solo-learn's dataset indexes."""
-        all_indexes = gather_with_grad(indexes)
         if self.vicmae.loss == "nt_xent":
-            z = torch.cat(projections)  # [2B, P]: view 1 then view 2, as gathered columns are on every rank
-            return nt_xent_loss(z, indexes.repeat(2), gather_with_grad(z), gather_with_grad(indexes.repeat(2)),
-                                self.vicmae.temperature, self_offset=process_rank() * z.size(0))
+            z, z_indexes = torch.cat(projections), indexes.repeat(2)  # [2B, P]: view 1 then view 2, each rank alike
+            return nt_xent_loss(z, z_indexes, gather_with_grad(z), gather_with_grad(z_indexes), self.vicmae.temperature,
+                                self_offset=process_rank() * z.size(0))  # this rank's rows among the gathered columns
         first, second = projections
+        all_indexes = gather_with_grad(indexes)
         return (clip_contrastive_loss(first, indexes, gather_with_grad(second), all_indexes, self.logit_scale)
                 + clip_contrastive_loss(second, indexes, gather_with_grad(first), all_indexes, self.logit_scale))
 
