@@ -16,7 +16,6 @@ The MAGMA term is switched on from step 0 so its cost is in the measurement.
 import argparse
 import logging
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -132,7 +131,9 @@ def _report_peak_rss(dataset: str, config: str, batch: str, *extra: str) -> None
     parts = build(dataset, config, int(batch), torch.device("cpu"), extra)
     for _ in range(3):
         step(*parts)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)  # KiB on Linux
+    # VmHWM is this process's own high-water mark (ru_maxrss keeps the parent's across fork/exec)
+    peak_kib = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    print(peak_kib / 2**20)
 
 
 def own_work_ms(model, batch: int, device, repeats: int = 50) -> float:

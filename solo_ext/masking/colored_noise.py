@@ -60,14 +60,15 @@ def _filter_chunk(color: str, noise: np.ndarray, rng: np.random.Generator) -> np
     return patterns.astype(np.float32)
 
 
-def generate_patterns(color: str, num: int, size: int = 256, seed: int = 0) -> np.ndarray:
-    """A bank of ``num`` standardised ``size``×``size`` noise patterns of one colour, float32 [P, S, S]."""
+def generate_patterns(color: str, num: int, size: int = 256, seed: int = 0, dtype=np.float32) -> np.ndarray:
+    """A bank of ``num`` standardised ``size``×``size`` noise patterns of one colour, [P, S, S] of ``dtype``
+    (float16 halves the bank; it is filled chunk by chunk, so no float32 copy of the whole bank is made)."""
     if color not in COLORS:
         raise ConfigError(f"color: {color!r} is unknown; allowed: {list(COLORS)}")
     if num < 1 or size < 8:
         raise ConfigError(f"num/size: {num}/{size} is not allowed; expected num >= 1 and size >= 8")
     rng = np.random.default_rng(seed)
-    bank = np.empty((num, size, size), dtype=np.float32)
+    bank = np.empty((num, size, size), dtype=dtype)
     for start in range(0, num, _CHUNK):
         stop = min(num, start + _CHUNK)
         bank[start:stop] = _filter_chunk(color, rng.standard_normal((stop - start, size, size)), rng)

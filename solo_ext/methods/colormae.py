@@ -7,6 +7,7 @@ like an uninterrupted one.
 
 from typing import Optional
 
+import numpy as np
 import torch
 
 from solo_ext.config import ColorMAESettings, ConfigError
@@ -52,7 +53,8 @@ class ColorMAE(SoloExtMethod, MaskedViTMAE):
                     f"method_kwargs.colormae.pattern_size: {self.colormae.pattern_size} is smaller than the patch grid "
                     f"({self.grid}); allowed: >= {self.grid}"
                 )
-            bank = generate_patterns(color, self.colormae.num_patterns, self.colormae.pattern_size, self.colormae.seed)
+            dtype = np.float16 if self.colormae.fp16 else np.float32
+            bank = generate_patterns(color, self.colormae.num_patterns, self.colormae.pattern_size, self.colormae.seed, dtype)
         return torch.from_numpy(bank)
 
     def on_train_epoch_start(self) -> None:

@@ -29,6 +29,8 @@ def test_patterns_standardised_and_seeded():
     assert np.allclose(bank.mean(axis=(1, 2)), 0, atol=1e-5) and np.allclose(bank.std(axis=(1, 2)), 1, atol=1e-4)
     assert np.array_equal(bank, generate_patterns("green", num=3, size=32, seed=7))
     assert not np.array_equal(bank, generate_patterns("green", num=3, size=32, seed=8))
+    half = generate_patterns("green", num=3, size=32, seed=7, dtype=np.float16)  # filled in half precision
+    assert half.dtype == np.float16 and np.array_equal(half, bank.astype(np.float16))
 
 
 def test_save_load_round_trip_and_official_layout(tmp_path):
