@@ -50,6 +50,7 @@ PAIRS = {
     "colormae_fp16": Pair("colormae", "mae", 0.99, ("++method_kwargs.colormae.fp16=true",)),
     "smae": Pair("smae", "mae-lite", 0.85),  # SMAE's zoo exists for tiny-imagenet (and digits) only
     "vicmae": Pair("vicmae", "vicmae:mae", 0.95),  # baseline: solo-learn's MAE on ViC-MAE's two views and settings
+    "vicmae_paper": Pair("vicmae-paper", "vicmae-paper:mae", 0.95, ("++method_kwargs.vicmae.con_start_epoch=0",)),
 }
 PAIR_DATASET = {"smae": "tiny-imagenet"}
 
