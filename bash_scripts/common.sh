@@ -14,19 +14,26 @@ usage: $(basename "$0") --dataset NAME [--gpus 0,1] [--seeds "5 6 7"] [--out DIR
 USAGE
 }
 
-parse_args() {
+parse_flags() {  # parse_flags USAGE_FN FLAG_FN ARGS...: the flags all scripts share; FLAG_FN NAME VALUE takes the rest (0: taken)
+  local usage_fn="$1" flag_fn="$2"; shift 2
   while [[ $# -gt 0 ]]; do
     case "$1" in
-      --dataset) DATASET="$2"; shift 2 ;;
       --gpus) GPUS="$2"; shift 2 ;;
       --seeds) SEEDS="$2"; shift 2 ;;
       --out) OUT="$2"; shift 2 ;;
       --dry-run) DRY_RUN=1; shift ;;
-      -h|--help) usage; exit 0 ;;
+      -h|--help) "$usage_fn"; exit 0 ;;
       --) shift; EXTRA=("$@"); break ;;
-      *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
+      *) if [[ $# -ge 2 ]] && "$flag_fn" "$1" "$2"; then shift 2
+         else echo "unknown argument: $1" >&2; "$usage_fn" >&2; exit 2; fi ;;
     esac
   done
+}
+
+sweep_flag() { case "$1" in --dataset) DATASET="$2" ;; *) return 1 ;; esac; }
+
+parse_args() {
+  parse_flags usage sweep_flag "$@"
   if [[ -z "$DATASET" ]]; then echo "--dataset is required" >&2; usage >&2; exit 2; fi
   ZOO="$(solo-ext zoo 2>/dev/null)" || { echo "solo-ext is not installed" >&2; exit 2; }
   if [[ ! -d "$ZOO/pretrain/$DATASET" ]]; then
@@ -85,20 +92,15 @@ PY
 
 # ---- reproduce_<paper>.sh: several datasets, data preparation, sweeps, then the paper's tables
 # Scripts set DATASETS (default), define usage_text and, for their own flags, handle_flag NAME VALUE (0: taken).
+reproduce_flag() {
+  case "$1" in
+    --datasets) DATASETS="$2" ;;
+    *) declare -F handle_flag >/dev/null && handle_flag "$1" "$2" ;;
+  esac
+}
+
 parse_reproduce_args() {
-  while [[ $# -gt 0 ]]; do
-    case "$1" in
-      --datasets) DATASETS="$2"; shift 2 ;;
-      --gpus) GPUS="$2"; shift 2 ;;
-      --seeds) SEEDS="$2"; shift 2 ;;
-      --out) OUT="$2"; shift 2 ;;
-      --dry-run) DRY_RUN=1; shift ;;
-      -h|--help) usage_text; exit 0 ;;
-      --) shift; EXTRA=("$@"); break ;;
-      *) if [[ $# -ge 2 ]] && declare -F handle_flag >/dev/null && handle_flag "$1" "$2"; then shift 2
-         else echo "unknown argument: $1" >&2; usage_text >&2; exit 2; fi ;;
-    esac
-  done
+  parse_flags usage_text reproduce_flag "$@"
   ZOO="$(solo-ext zoo 2>/dev/null)" || { echo "solo-ext is not installed" >&2; exit 2; }
   DEVICES="devices=[$GPUS]"
   SWEEP_ARGS=(--gpus "$GPUS" --seeds "$SEEDS" --out "$OUT")
