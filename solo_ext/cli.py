@@ -7,6 +7,7 @@
     solo-ext data digits --out DIR [--overwrite]
     solo-ext data tiny-imagenet --src tiny-imagenet-200 --out DIR [--copy] [--fraction 0.01 0.05 0.1]
     solo-ext data cub200 --src CUB_200_2011.tgz --out DIR [--size 64]
+    solo-ext data fashion-mnist --out DIR [--src DIR] [--size 32] [--train-per-class N] [--val-per-class N] [--overwrite]
     solo-ext colormae patterns --color green --num 3072 --size 256 --seed 0 --out FILE.npz
     solo-ext colormae preview --patterns FILE.npz --grid 14 --mask_ratio 0.75 --out masks.png
     solo-ext critic train --data DIR --out critic.pt [--size 64 --mean ... --std ... --epochs 200]
@@ -111,9 +112,18 @@ def _data(argv) -> None:
     cub.add_argument("--out", required=True)
     cub.add_argument("--size", type=int, default=64, help="shorter side resized to this, then centre-cropped square")
     cub.add_argument("--overwrite", action="store_true", help="replace what this command wrote to a non-empty --out")
+    fmnist = sub.add_parser("fashion-mnist", help="Fashion-MNIST's idx files as RGB PNGs resized to --size (train/val)")
+    fmnist.add_argument("--out", required=True)
+    fmnist.add_argument("--src", default=None, help="folder of the four idx files (default: the Debian package's "
+                        "/usr/share/datasets/fashion-mnist)")
+    fmnist.add_argument("--size", type=int, default=32, help="side of the written images (28 keeps the pixels)")
+    fmnist.add_argument("--train-per-class", type=int, default=None, help="a seeded subset of N train images per class")
+    fmnist.add_argument("--val-per-class", type=int, default=None, help="a seeded subset of N val images per class")
+    fmnist.add_argument("--overwrite", action="store_true", help="replace what this command wrote to a non-empty --out")
     args = parser.parse_args(argv)
     from solo_ext.tools.cub200 import prepare_cub200
     from solo_ext.tools.digits import OutputNotEmptyError, export_digits
+    from solo_ext.tools.fashion_mnist import DEFAULT_SRC, prepare_fashion_mnist
     from solo_ext.tools.tiny_imagenet import prepare_tiny_imagenet
 
     try:
@@ -121,6 +131,9 @@ def _data(argv) -> None:
             stats = export_digits(args.out, overwrite=args.overwrite)
         elif args.dataset == "cub200":
             stats = prepare_cub200(args.src, args.out, args.size, args.overwrite)
+        elif args.dataset == "fashion-mnist":
+            stats = prepare_fashion_mnist(args.out, args.src or DEFAULT_SRC, args.size, args.train_per_class,
+                                          args.val_per_class, args.overwrite)
         else:
             stats = prepare_tiny_imagenet(args.src, args.out, args.copy, args.fraction, args.overwrite)
     except (OutputNotEmptyError, FileExistsError, FileNotFoundError, ValueError) as err:
