@@ -19,6 +19,25 @@ HYDRA_HEADER = {
 }
 HYDRA_DEFAULTS_TAIL = [{"override hydra/hydra_logging": "disabled"}, {"override hydra/job_logging": "disabled"}]
 
+
+
+def _cpu_quickstart(folder: str, epochs: int, mean: float, std: float, flip: float, min_scale: float) -> dict:
+    """A CPU-sized dataset of grey 32-px images: ViT-Tiny/8, batch 64, fp32, small decoder and projectors,
+    classifier lr 1e-2, a 256-pattern ColorMAE bank (generated at start-up in < 1 s). MAGMA's schedule is shrunk
+    to ``epochs``: the regulariser starts after a third of them, at weight 0.1 (lambda = 1 this early collapses
+    the tiny ViT's features)."""
+    start = round(epochs / 3)
+    return dict(
+        dataset="custom", train_path=f"./data/{folder}/train", val_path=f"./data/{folder}/val", crop=32, patch=8,
+        mae=dict(backbone="vit_tiny", epochs=epochs, batch=64, lr=1.0e-3, start_epoch=start, magma_weight=0.1,
+                 decoder=(128, 2, 4)),
+        ssl=dict(epochs=epochs, batch=64, start_epoch=start, magma_weight=0.1, proj_hidden_dim=512,
+                 proj_output_dim={"simclr": 128, "vicreg": 512}),
+        mean=[mean] * 3, std=[std] * 3, precision=32, accelerator="cpu", classifier_lr=1.0e-2,
+        flip=flip, min_scale=min_scale, colormae=dict(num_patterns=256, pattern_size=64),
+    )
+
+
 # MAGMA supplement: per-dataset settings. lr is the yaml value (solo-learn scales it by batch/256).
 # The ViT-Tiny decoder size is not given by the paper: we use 256-d, 4 blocks, 8 heads.
 DATASETS = {
@@ -52,15 +71,17 @@ DATASETS = {
         mae=dict(backbone="vit_base", epochs=300, batch=256, lr=1.5e-4, start_epoch=10),
         ssl=None, mean=None, std=None, precision="16-mixed", accelerator="gpu",
     ),
-    # CPU quickstart on scikit-learn's embedded digits (solo-ext data digits --out ./data/digits)
-    "digits": dict(
-        dataset="custom", train_path="./data/digits/train", val_path="./data/digits/val", crop=32, patch=8,
-        # MAGMA's schedule shrunk to 15 epochs; lambda = 1 this early collapses the tiny ViT's features
-        mae=dict(backbone="vit_tiny", epochs=15, batch=64, lr=1.0e-3, start_epoch=5, magma_weight=0.1),
-        ssl=dict(epochs=15), mean=[0.3094] * 3, std=[0.3488] * 3, precision=32, accelerator="cpu",
-        colormae=dict(num_patterns=256, pattern_size=64),  # a small bank: generated at start-up in < 1 s
-    ),
+    # CPU quickstart on scikit-learn's embedded digits (solo-ext data digits --out ./data/digits). Digits are not
+    # mirror-symmetric: no flips; 8x8 sources: milder crops
+    "digits": _cpu_quickstart("digits", epochs=15, mean=0.3094, std=0.3488, flip=0.0, min_scale=0.5),
+    # Fashion-MNIST on CPU (solo-ext data fashion-mnist --out ./data/fashion-mnist): real photographs, 60k train /
+    # 10k val. mean/std: the 60k train images as written at 32 px (bicubic). Flips keep every label (garments are
+    # near mirror-symmetric; a flipped shoe points the other way and is still a shoe). Crops down to 20% of the
+    # area: 8% of a 28-px garment is an 8x8-pixel patch of cloth.
+    "fashion-mnist": _cpu_quickstart("fashion-mnist", epochs=20, mean=0.2878, std=0.3459, flip=0.5, min_scale=0.2),
 }
+# MAGMA's SimCLR/VICReg family on the paper's datasets: batch 256, lr 1e-3 (yaml), e_st 10
+SSL_DEFAULTS = dict(batch=256, lr=1.0e-3, start_epoch=10)
 
 MAE_FAMILY = {  # file name -> (method, method_kwargs additions)
     "mae": ("mae", {}),
@@ -100,10 +121,9 @@ def _augmentation(crop, mean, std, num_crops, colour: bool, solarization: float 
 
 def augmentations(name: str, spec: dict) -> dict:
     crop, mean, std = spec["crop"], spec["mean"], spec["std"]
-    # digits are not mirror-symmetric: no flips, milder crops
-    flip, min_scale = (0.0, 0.5) if name == "digits" else (0.5, 0.2 if name == "imagenet" else 0.08)  # imagenet: ColorMAE's RRC
+    min_scale = spec.get("min_scale", 0.2 if name == "imagenet" else 0.08)  # imagenet: ColorMAE's RRC
     blur = 0.0 if crop <= 64 else 0.5
-    kw = dict(flip=flip, min_scale=min_scale)
+    kw = dict(flip=spec.get("flip", 0.5), min_scale=min_scale)
     return {
         "reconstruction.yaml": [_augmentation(crop, mean, std, 1, colour=False, **kw)],
         "symmetric.yaml": [_augmentation(crop, mean, std, 2, colour=True, blur=blur, **kw)],
@@ -162,24 +182,24 @@ def pretrain_config(name: str, spec: dict, file_name: str) -> dict:
         mae = spec["mae"]
         cfg = _common(name, spec, mae["epochs"], "reconstruction.yaml")
         big = mae["backbone"] == "vit_base"
-        decoder = {"decoder_embed_dim": 512, "decoder_depth": 8, "decoder_num_heads": 16} if big else (
-            {"decoder_embed_dim": 128, "decoder_depth": 2, "decoder_num_heads": 4} if name == "digits"
-            else {"decoder_embed_dim": 256, "decoder_depth": 4, "decoder_num_heads": 8})
-        kwargs = {**decoder, "mask_ratio": 0.75, "norm_pix_loss": big}
+        dim, depth, heads = mae.get("decoder", (512, 8, 16) if big else (256, 4, 8))
+        kwargs = {"decoder_embed_dim": dim, "decoder_depth": depth, "decoder_num_heads": heads, "mask_ratio": 0.75,
+                  "norm_pix_loss": big}
         lr, backbone = mae["lr"], mae["backbone"]
         batch, start_epoch = mae["batch"], mae["start_epoch"]
         magma = {"weight": mae["magma_weight"], "start_epoch": start_epoch} if "magma_weight" in mae else {"start_epoch": start_epoch}
     else:
         method, extra = SSL_FAMILY[file_name]
         host = file_name.replace("m-", "")
-        cfg = _common(name, spec, spec["ssl"]["epochs"], "symmetric.yaml" if host == "simclr" else "asymmetric.yaml")
+        ssl = {**SSL_DEFAULTS, **spec["ssl"]}
+        cfg = _common(name, spec, ssl["epochs"], "symmetric.yaml" if host == "simclr" else "asymmetric.yaml")
         kwargs = dict(SSL_KWARGS[host])
-        if name == "digits":
-            kwargs["proj_hidden_dim"] = 512
-            kwargs["proj_output_dim"] = 128 if host == "simclr" else 512
-        lr, backbone = 1.0e-3, "vit_tiny"
-        batch, start_epoch = (64, 5) if name == "digits" else (256, 10)
-        magma = {"weight": 0.1, "start_epoch": start_epoch} if name == "digits" else {"start_epoch": start_epoch}
+        if "proj_hidden_dim" in ssl:
+            kwargs["proj_hidden_dim"] = ssl["proj_hidden_dim"]
+            kwargs["proj_output_dim"] = ssl["proj_output_dim"][host]
+        lr, backbone = ssl["lr"], "vit_tiny"
+        batch, start_epoch = ssl["batch"], ssl["start_epoch"]
+        magma = {"weight": ssl["magma_weight"], "start_epoch": start_epoch} if "magma_weight" in ssl else {"start_epoch": start_epoch}
     for key, value in extra.items():
         kwargs[key] = {"magma": magma, "colormae": {"color": "green", **spec.get("colormae", {})}}.get(key, value)
     cfg.update(
@@ -187,7 +207,7 @@ def pretrain_config(name: str, spec: dict, file_name: str) -> dict:
         method=method,
         backbone={"name": backbone, "kwargs": {"patch_size": spec["patch"], "img_size": spec["crop"]}},
         method_kwargs=kwargs,
-        optimizer={"name": "adamw", "batch_size": batch, "lr": lr, "classifier_lr": 2.0e-4 if name != "digits" else 1.0e-2,
+        optimizer={"name": "adamw", "batch_size": batch, "lr": lr, "classifier_lr": spec.get("classifier_lr", 2.0e-4),
                    "weight_decay": 0.05, "kwargs": {"betas": [0.9, 0.95]}},
     )
     return _in_solo_learn_order(cfg)
@@ -218,8 +238,9 @@ def linear_config(name: str, spec: dict) -> dict:
 # epochs, 400 epochs, no augmentation. solo-learn's MAE decoder has MLP ratio 4 (the paper's decoder: 2).
 SMAE_DATASETS = {
     "tiny-imagenet": dict(patch=4, crop=64, epochs=400, warmup=20, batch=128, critic="./critics/tiny-imagenet-squeezenet1_1.pt"),
-    # CPU version: digits upsampled to 64 px, patch 8 (an 8x8 grid), critic from `solo-ext critic train --size 64`
+    # CPU versions: the 32-px images upsampled to 64 px, patch 8 (an 8x8 grid), critic from `solo-ext critic train --size 64`
     "digits": dict(patch=8, crop=64, epochs=15, warmup=2, batch=64, critic="./critics/digits-squeezenet1_1.pt"),
+    "fashion-mnist": dict(patch=8, crop=64, epochs=20, warmup=2, batch=64, critic="./critics/fashion-mnist-squeezenet1_1.pt"),
 }
 SMAE_FAMILY = {  # file name -> (method, smae kwargs, mask ratio)
     "mae-lite": ("mae", None, 0.75),
@@ -242,7 +263,7 @@ def smae_config(name: str, file_name: str) -> dict:
         name=f"{file_name}-{name}", method=method,
         backbone={"name": "vit_lite", "kwargs": {"patch_size": smae["patch"], "img_size": smae["crop"]}},
         method_kwargs=method_kwargs,
-        optimizer={"name": "adamw", "batch_size": smae["batch"], "lr": 5.0e-4, "classifier_lr": 1.0e-2 if name == "digits" else 2.0e-4,
+        optimizer={"name": "adamw", "batch_size": smae["batch"], "lr": 5.0e-4, "classifier_lr": spec.get("classifier_lr", 2.0e-4),
                    "weight_decay": 0.15, "kwargs": {"betas": [0.9, 0.95]}},
     )
     return _in_solo_learn_order(cfg)
@@ -316,13 +337,19 @@ VICMAE_DATASETS = {
                      lr=1.5e-4, paper_start=200, code_hidden=2048),
     "digits": dict(backbone="vit_tiny", decoder=(128, 2, 4), epochs=15, warmup=2, batch=64, gpus=1, accumulate=1,
                    lr=1.0e-3, paper_start=5, code_hidden=512),
+    "fashion-mnist": dict(backbone="vit_tiny", decoder=(128, 2, 4), epochs=20, warmup=2, batch=64, gpus=1, accumulate=1,
+                          lr=1.0e-3, paper_start=7, code_hidden=512),
 }
+# file name -> the preset's augmentations; "vicmae-mae" is the code preset with the contrastive term off (w_rec 1,
+# w_con 0): the same two augmented views, masks, decoder, optimiser and schedule, so that comparing it with
+# "vicmae" isolates what the paper adds (a two-view MAE is not the single-view "mae" preset).
+VICMAE_PRESETS = {"vicmae": "vicmae-code.yaml", "vicmae-paper": "vicmae-paper.yaml", "vicmae-mae": "vicmae-code.yaml"}
 
 
 def vicmae_augmentations(name: str) -> dict:
     spec = DATASETS[name]
     crop, mean, std = spec["crop"], spec["mean"], spec["std"]
-    flip = 0.0 if name == "digits" else 0.5
+    flip = spec.get("flip", 0.5)
     blur = 0.0 if crop <= 64 else 1.0
     return {
         "vicmae-code.yaml": [
@@ -333,9 +360,10 @@ def vicmae_augmentations(name: str) -> dict:
     }
 
 
-def vicmae_config(name: str, paper: bool) -> dict:
+def vicmae_config(name: str, file_name: str) -> dict:
     spec, vic = DATASETS[name], VICMAE_DATASETS[name]
-    cfg = _common(name, spec, vic["epochs"], "vicmae-paper.yaml" if paper else "vicmae-code.yaml")
+    paper = file_name == "vicmae-paper"
+    cfg = _common(name, spec, vic["epochs"], VICMAE_PRESETS[file_name])
     cfg["scheduler"]["warmup_epochs"] = vic["warmup"]
     dim, depth, heads = vic["decoder"]
     preset = ({"loss": "clip", "temperature": 0.1, "projector": "paper", "rec_weight": 1.0, "con_weight": 0.025,
@@ -344,13 +372,15 @@ def vicmae_config(name: str, paper: bool) -> dict:
                "con_start_epoch": 0})
     if not paper and "code_hidden" in vic:
         preset["proj_hidden_dim"] = vic["code_hidden"]
+    if file_name == "vicmae-mae":
+        preset.update(rec_weight=1.0, con_weight=0.0)
     cfg.update(
-        name=f"vicmae{'-paper' if paper else ''}-{name}", method="vicmae",
+        name=f"{file_name}-{name}", method="vicmae",
         backbone={"name": vic["backbone"], "kwargs": {"patch_size": spec["patch"], "img_size": spec["crop"]}},
         method_kwargs={"decoder_embed_dim": dim, "decoder_depth": depth, "decoder_num_heads": heads, "mask_ratio": 0.5,
                        "norm_pix_loss": True, "vicmae": preset},
         optimizer={"name": "adamw", "batch_size": vic["batch"], "lr": vic["lr"],
-                   "classifier_lr": 2.0e-4 if name != "digits" else 1.0e-2, "weight_decay": 0.05,
+                   "classifier_lr": spec.get("classifier_lr", 2.0e-4), "weight_decay": 0.05,
                    "kwargs": {"betas": [0.9, 0.95]}},
         devices=list(range(vic["gpus"])),
     )
@@ -380,8 +410,8 @@ def generate() -> dict:
         if name in VICMAE_DATASETS:
             files[f"linear/{name}/vicmae-linear.yaml"] = dump(
                 mae_probe_config(name, "vicmae-linear", "sgd", 90, 256, 8 if name == "imagenet" else 1))
-            for paper in (False, True):
-                files[f"pretrain/{name}/vicmae{'-paper' if paper else ''}.yaml"] = dump(vicmae_config(name, paper))
+            for file_name in VICMAE_PRESETS:
+                files[f"pretrain/{name}/{file_name}.yaml"] = dump(vicmae_config(name, file_name))
             for aug_name, aug in vicmae_augmentations(name).items():
                 files[f"pretrain/{name}/augmentations/{aug_name}"] = dump(aug)
         if name in SMAE_DATASETS:

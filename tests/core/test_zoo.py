@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import pytest
 import yaml
 
 from solo_ext.tools.zoo import DATASETS, generate
@@ -12,18 +13,93 @@ def test_committed_zoo_matches_the_tables():
         assert (ZOO / relative).read_text() == text, f"{relative} is stale: run python -m solo_ext.tools.zoo"
 
 
-def test_pairs_differ_only_by_the_regulariser():
+# (baseline, variant): the dotted keys the variant may change besides its name: what its paper adds
+PAIRS = {
+    ("mae", "m-mae"): {"method", "method_kwargs.magma"},
+    ("mae", "u-mae"): {"method", "method_kwargs.uniformity_weight"},
+    ("u-mae", "mu-mae"): {"method", "method_kwargs.magma"},
+    ("m-mae", "mu-mae"): {"method", "method_kwargs.uniformity_weight"},
+    ("simclr", "m-simclr"): {"method", "method_kwargs.magma"},
+    ("vicreg", "m-vicreg"): {"method", "method_kwargs.magma"},
+    ("mae", "colormae"): {"method", "method_kwargs.colormae"},
+    ("mae-lite", "smae"): {"method", "method_kwargs.smae"},
+    ("mae-lite", "smae-perceptual"): {"method", "method_kwargs.smae"},
+    ("mae-lite", "smae-block"): {"method", "method_kwargs.smae", "method_kwargs.mask_ratio"},  # blocks cover 50%
+    ("vicmae-mae", "vicmae"): {"method_kwargs.vicmae.rec_weight", "method_kwargs.vicmae.con_weight"},
+}
+
+
+def flat(tree, prefix=""):
+    """{dotted key: leaf} of a loaded yaml (lists are leaves)."""
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    leaves = {}
+    for key, value in tree.items():
+        leaves.update(flat(value, f"{prefix}.{key}" if prefix else str(key)))
+    return leaves
+
+
+def differing_keys(a: dict, b: dict) -> set:
+    a, b = flat(a), flat(b)
+    return {key for key in a.keys() | b.keys() if a.get(key, "<absent>") != b.get(key, "<absent>")}
+
+
+def test_flat_diff_sees_changed_added_and_removed_leaves():
+    a = {"name": "x", "optimizer": {"lr": 1.0, "kwargs": {"betas": [0.9, 0.95]}}, "method_kwargs": {"magma": {"weight": 1}}}
+    b = {"name": "y", "optimizer": {"lr": 1.0, "kwargs": {"betas": [0.9, 0.999]}}, "method_kwargs": {}, "extra": 0}
+    assert differing_keys(a, b) == {"name", "optimizer.kwargs.betas", "method_kwargs.magma.weight", "extra"}
+
+
+@pytest.mark.parametrize("dataset", sorted(DATASETS))
+def test_pairs_differ_only_by_what_the_paper_adds(dataset):
+    pairs = [pair for pair in PAIRS if (ZOO / f"pretrain/{dataset}/{pair[1]}.yaml").exists()]
+    if dataset == "fashion-mnist":
+        assert pairs == list(PAIRS)  # every comparison of the zoo exists on Fashion-MNIST
+    assert pairs, dataset
+    for base, variant in pairs:
+        a, b = (yaml.safe_load((ZOO / f"pretrain/{dataset}/{stem}.yaml").read_text()) for stem in (base, variant))
+        changed = differing_keys(a, b) - {"name"}
+        allowed = PAIRS[base, variant]
+        outside = {key for key in changed if not any(key == k or key.startswith(k + ".") for k in allowed)}
+        assert not outside, (dataset, base, variant, outside)
+        assert changed - {"method"}, (dataset, base, variant, "the variant adds nothing")
+
+
+def test_vicmae_baseline_is_the_code_preset_without_the_contrastive_term():
     for dataset in DATASETS:
-        for base, variant in [("mae", "m-mae"), ("simclr", "m-simclr"), ("vicreg", "m-vicreg"), ("u-mae", "mu-mae"),
-                              ("mae", "colormae")]:
-            if not (ZOO / f"pretrain/{dataset}/{variant}.yaml").exists():
-                continue
-            a = yaml.safe_load((ZOO / f"pretrain/{dataset}/{base}.yaml").read_text())
-            b = yaml.safe_load((ZOO / f"pretrain/{dataset}/{variant}.yaml").read_text())
-            for cfg in (a, b):
-                cfg.pop("name"), cfg.pop("method"), cfg["method_kwargs"].pop("magma", None)
-                cfg["method_kwargs"].pop("colormae", None)
-            assert a == b, (dataset, base, variant)
+        if not (ZOO / f"pretrain/{dataset}/vicmae-mae.yaml").exists():
+            continue
+        code = yaml.safe_load((ZOO / f"pretrain/{dataset}/vicmae.yaml").read_text())["method_kwargs"]["vicmae"]
+        base = yaml.safe_load((ZOO / f"pretrain/{dataset}/vicmae-mae.yaml").read_text())["method_kwargs"]["vicmae"]
+        assert (base["rec_weight"], base["con_weight"]) == (1.0, 0.0)
+        assert code["con_weight"] > 0 and code["con_start_epoch"] == 0
+
+
+def test_fashion_mnist_is_digits_scaled_to_its_epochs():
+    """Same CPU recipe as digits (every preset, batch 64, fp32, 2 workers, 32 px), 20 epochs, MAGMA's start at
+    the same fraction of training, the dataset's own statistics and flips."""
+    stems = lambda dataset, task: sorted(p.relative_to(ZOO / task / dataset) for p in (ZOO / task / dataset).rglob("*.yaml"))  # noqa: E731
+    for task in ("pretrain", "linear"):
+        assert stems("fashion-mnist", task) == stems("digits", task)
+    for stem in ("m-mae", "m-simclr", "m-vicreg", "mu-mae"):
+        digits = yaml.safe_load((ZOO / f"pretrain/digits/{stem}.yaml").read_text())
+        fashion = yaml.safe_load((ZOO / f"pretrain/fashion-mnist/{stem}.yaml").read_text())
+        assert fashion["max_epochs"] == 20 and fashion["accelerator"] == "cpu" and fashion["precision"] == 32
+        assert fashion["data"]["num_workers"] == 2 and fashion["optimizer"]["batch_size"] == 64
+        assert fashion["data"]["train_path"] == "./data/fashion-mnist/train"
+        fraction = digits["method_kwargs"]["magma"]["start_epoch"] / digits["max_epochs"]
+        assert fashion["method_kwargs"]["magma"]["start_epoch"] == round(fraction * fashion["max_epochs"])
+        assert fashion["method_kwargs"]["magma"]["weight"] == digits["method_kwargs"]["magma"]["weight"] < 1
+    smae = yaml.safe_load((ZOO / "pretrain/fashion-mnist/smae.yaml").read_text())
+    assert smae["backbone"]["kwargs"]["img_size"] == 64
+    assert smae["method_kwargs"]["smae"]["critic"] == "./critics/fashion-mnist-squeezenet1_1.pt"
+    colormae = yaml.safe_load((ZOO / "pretrain/fashion-mnist/colormae.yaml").read_text())["method_kwargs"]["colormae"]
+    assert colormae["num_patterns"] <= 256
+    aug = yaml.safe_load((ZOO / "pretrain/fashion-mnist/augmentations/reconstruction.yaml").read_text())[0]
+    assert aug["horizontal_flip"]["prob"] == 0.5 and aug["crop_size"] == 32
+    assert aug["mean"] == [0.2878] * 3 and aug["std"] == [0.3459] * 3  # solo-ext data fashion-mnist, 60k train at 32 px
+    linear = yaml.safe_load((ZOO / "linear/fashion-mnist/linear.yaml").read_text())
+    assert linear["data"]["augmentations"]["mean"] == aug["mean"]
 
 
 def test_paper_settings():
