@@ -236,6 +236,16 @@ def linear_config(name: str, spec: dict) -> dict:
 
 # SMAE (paper Table 6): ViT-Lite 7/4 at 64 px, batch 128, AdamW lr 5e-4, wd 0.15, betas (0.9, 0.95), 20 warm-up
 # epochs, 400 epochs, no augmentation. solo-learn's MAE decoder has MLP ratio 4 (the paper's decoder: 2).
+# The paper's learning rates hold at batch 128 and its code scales them linearly (`lr = 5e-4 * batch_size / 128`);
+# solo-learn multiplies the yaml lr by batch/256, so the yaml holds the lr per 256 images (SMAE_LR_BATCH).
+SMAE_LR_BATCH = 128
+
+
+def smae_yaml_lr(paper_lr: float) -> float:
+    """The yaml lr that solo-learn turns into ``paper_lr`` × batch / 128, the SMAE code's rule."""
+    return paper_lr * 256 / SMAE_LR_BATCH
+
+
 SMAE_DATASETS = {
     "tiny-imagenet": dict(patch=4, crop=64, epochs=400, warmup=20, batch=128, critic="./critics/tiny-imagenet-squeezenet1_1.pt"),
     # CPU versions: the 32-px images upsampled to 64 px, patch 8 (an 8x8 grid), critic from `solo-ext critic train --size 64`
@@ -263,7 +273,7 @@ def smae_config(name: str, file_name: str) -> dict:
         name=f"{file_name}-{name}", method=method,
         backbone={"name": "vit_lite", "kwargs": {"patch_size": smae["patch"], "img_size": smae["crop"]}},
         method_kwargs=method_kwargs,
-        optimizer={"name": "adamw", "batch_size": smae["batch"], "lr": 5.0e-4, "classifier_lr": spec.get("classifier_lr", 2.0e-4),
+        optimizer={"name": "adamw", "batch_size": smae["batch"], "lr": smae_yaml_lr(5.0e-4), "classifier_lr": spec.get("classifier_lr", 2.0e-4),
                    "weight_decay": 0.15, "kwargs": {"betas": [0.9, 0.95]}},
     )
     return _in_solo_learn_order(cfg)
@@ -278,7 +288,7 @@ def smae_eval_config(name: str, finetune: bool) -> dict:
     epochs = 5 if cpu else (100 if finetune else 50)
     cfg.update(
         name=f"smae-{'finetune' if finetune else 'linear'}-{name}",
-        optimizer={"name": "adamw" if finetune else "adam", "batch_size": 64 if cpu else smae["batch"], "lr": 1.0e-3,
+        optimizer={"name": "adamw" if finetune else "adam", "batch_size": 64 if cpu else smae["batch"], "lr": smae_yaml_lr(1.0e-3),
                    "weight_decay": 0.05 if finetune else 0.0, **({"kwargs": {"betas": [0.9, 0.999]}} if finetune else {})},
         scheduler={"name": "warmup_cosine", "warmup_epochs": 1 if cpu else (5 if finetune else 2), "interval": "epoch"},
         max_epochs=epochs,
@@ -295,7 +305,7 @@ def smae_cub_finetune_config() -> dict:
     cfg = smae_eval_config("tiny-imagenet", finetune=True)
     cfg["name"] = "smae-finetune-cub200"
     cfg["data"].update(train_path="./datasets/cub200-64/train", val_path="./datasets/cub200-64/val")
-    cfg["optimizer"]["lr"] = 5.0e-4
+    cfg["optimizer"]["lr"] = smae_yaml_lr(5.0e-4)
     return cfg
 
 
@@ -319,9 +329,10 @@ def mae_probe_config(name: str, file_name: str, optimizer: str, epochs: int, bat
     return cfg
 
 
-# ViC-MAE: AdamW base lr 1.5e-4 (x batch/256), wd 0.05, betas (0.9, 0.95), 40 warm-up epochs, 800 epochs, mask 0.5,
-# norm_pix_loss. "vicmae" = the official code (NT-Xent T 0.1, projector D-4096-4096-128, w_rec 0.97 / w_con 0.03
-# from epoch 0, BYOL-style colour augmentations) with its cross-GPU positive bug fixed; "vicmae-paper" = the
+# ViC-MAE: AdamW base lr 1.5e-4 (x batch/256), wd 0.05 (none on biases and norms: the code's timm parameter groups,
+# solo-learn's exclude_bias_n_norm_wd), betas (0.9, 0.95), 40 warm-up epochs, 800 epochs, mask 0.5, norm_pix_loss.
+# "vicmae" = the official code (NT-Xent T 0.1, projector D-4096-4096-128, w_rec 0.97 / w_con 0.03 from epoch 0,
+# BYOL-style colour augmentations, blur on view 1 only) with its cross-GPU positive bug fixed; "vicmae-paper" = the
 # supplement (CLIP-style loss, projector D-2D-2D-2D, w_con 0.025 from epoch 200, crop scale 0.5-1 + flip, no colour).
 # ImageNet(-100) on one node as the official code: 8 GPUs x 128 images x 4 accumulated steps = 4096 per update.
 # solo-learn scales the yaml lr by the per-step batch (128 x 8 / 256 = 4), so lr 6e-4 gives the paper's
@@ -354,7 +365,7 @@ def vicmae_augmentations(name: str) -> dict:
     return {
         "vicmae-code.yaml": [
             _augmentation(crop, mean, std, 1, colour=True, blur=blur, flip=flip, min_scale=0.08),
-            _augmentation(crop, mean, std, 1, colour=True, blur=0.1 * (blur > 0), solarization=0.2, flip=flip, min_scale=0.08),
+            _augmentation(crop, mean, std, 1, colour=True, solarization=0.2, flip=flip, min_scale=0.08),  # no blur
         ],
         "vicmae-paper.yaml": [_augmentation(crop, mean, std, 2, colour=False, flip=flip, min_scale=0.5)],
     }
@@ -381,7 +392,7 @@ def vicmae_config(name: str, file_name: str) -> dict:
                        "norm_pix_loss": True, "vicmae": preset},
         optimizer={"name": "adamw", "batch_size": vic["batch"], "lr": vic["lr"],
                    "classifier_lr": spec.get("classifier_lr", 2.0e-4), "weight_decay": 0.05,
-                   "kwargs": {"betas": [0.9, 0.95]}},
+                   "exclude_bias_n_norm_wd": True, "kwargs": {"betas": [0.9, 0.95]}},
         devices=list(range(vic["gpus"])),
     )
     if vic["accumulate"] > 1:

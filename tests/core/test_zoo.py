@@ -75,6 +75,19 @@ def test_vicmae_baseline_is_the_code_preset_without_the_contrastive_term():
         assert code["con_weight"] > 0 and code["con_start_epoch"] == 0
 
 
+def test_vicmae_follows_the_official_optimiser_and_views():
+    """The official code: timm's parameter groups (no weight decay on biases and norm layers; solo-learn's
+    exclude_bias_n_norm_wd splits 1-d parameters the same way) and Gaussian blur on view 1 only."""
+    presets = sorted(ZOO.glob("pretrain/*/vicmae*.yaml"))
+    assert len(presets) == 3 * len({p.parent for p in presets})
+    for path in presets:
+        assert yaml.safe_load(path.read_text())["optimizer"]["exclude_bias_n_norm_wd"] is True, path
+    for dataset in ("imagenet", "imagenet100"):
+        first, second = yaml.safe_load((ZOO / f"pretrain/{dataset}/augmentations/vicmae-code.yaml").read_text())
+        assert (first["gaussian_blur"]["prob"], second["gaussian_blur"]["prob"]) == (1.0, 0.0)
+        assert (first["solarization"]["prob"], second["solarization"]["prob"]) == (0.0, 0.2)
+
+
 def test_fashion_mnist_is_digits_scaled_to_its_epochs():
     """Same CPU recipe as digits (every preset, batch 64, fp32, 2 workers, 32 px), 20 epochs, MAGMA's start at
     the same fraction of training, the dataset's own statistics and flips."""
