@@ -13,10 +13,12 @@
     solo-ext critic train --data DIR --out critic.pt [--size 64 --mean ... --std ... --epochs 200]
     solo-ext table RUN_DIR [RUN_DIR ...] [--paper magma-table1] [--out PREFIX] [--overwrite]
     solo-ext analyze CKPT --data DIR --out OUT [--classes 10] [--images 8] [--figures ...]   # PNG figures
+    solo-ext fidelity --out DIR [--preset cpu|gpu] [--seeds 0 1 2] [--dry-run] [--report-only] [--sweep]   # paired study
 """
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -59,11 +61,6 @@ def _run_hydra(command: str, argv) -> None:
     else:
         from solo_ext.launch.evaluate import linear as task
 
-    def report(trainer) -> None:
-        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val_")}
-        if metrics and trainer.is_global_zero:
-            print("final validation: " + ", ".join(f"{k}={v:.2f}" for k, v in sorted(metrics.items())))
-
     relaunch = [sys.argv[0], command, *_absolute_config_path(argv)]
 
     @hydra.main(version_base="1.2", config_path=None)
@@ -75,10 +72,40 @@ def _run_hydra(command: str, argv) -> None:
             trainer = task(cfg)
         except ConfigError as err:  # Hydra would wrap it in its own report; keep the one clear line
             sys.exit(f"solo-ext {command}: config error: {err}")
-        report(trainer)
+        except KeyboardInterrupt:  # before or after Lightning's fit, which catches it itself
+            exit_interrupted(command, None, argv)
+        if trainer.interrupted:
+            exit_interrupted(command, trainer, argv)
+        report_validation(trainer)
 
     sys.argv = [f"solo-ext {command}", *_absolute_config_path(argv)]
     main()
+
+
+def report_validation(trainer) -> None:
+    """The last validation metrics, one line (rank 0)."""
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val_")}
+    if metrics and trainer.is_global_zero:
+        print("final validation: " + ", ".join(f"{k}={v:.2f}" for k, v in sorted(metrics.items())))
+
+
+def exit_interrupted(command: str, trainer, argv, program: str = "") -> None:
+    """An interrupted run is no finished run: say so, where its last checkpoint is, how to resume; exit 130."""
+    from solo_ext.launch.runs import RunCheckpointer
+
+    program = program or f"solo-ext {command}"
+    checkpointer = next((c for c in getattr(trainer, "callbacks", []) if isinstance(c, RunCheckpointer)), None)
+    last = getattr(checkpointer, "last_ckpt", None)
+    lines = [f"{program}: interrupted before the end of training."]
+    if last is not None:
+        again = shlex.join(arg for arg in argv if "resume_from_checkpoint=" not in arg)
+        lines += [f"  last checkpoint: {last}",
+                  f"  resume with: {program} {again} +resume_from_checkpoint='{last}'",
+                  "  (or add auto_resume.enabled=true to the same command)"]
+    else:
+        lines.append("  no checkpoint was written (checkpoints are written at the end of each epoch).")
+    print("\n".join(lines), file=sys.stderr)
+    sys.exit(130)
 
 
 def _zoo(argv) -> None:
@@ -143,7 +170,7 @@ def _data(argv) -> None:
 
 def main(argv=None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = ["pretrain", "linear", "knn", "zoo", "data", "colormae", "critic", "table", "analyze"]
+    commands = ["pretrain", "linear", "knn", "zoo", "data", "colormae", "critic", "table", "analyze", "fidelity"]
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print(__doc__)
         sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
@@ -152,6 +179,13 @@ def main(argv=None) -> None:
         return _zoo(rest)
     if command == "data":
         return _data(rest)
+    if command == "fidelity":
+        from solo_ext.reporting.fidelity import main as fidelity_main
+
+        try:
+            sys.exit(fidelity_main(rest))
+        except (ValueError, FileNotFoundError) as err:
+            sys.exit(f"solo-ext fidelity: {err}")
     if command == "table":
         from solo_ext.tools.tables import main as table_main
 

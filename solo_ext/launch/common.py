@@ -5,67 +5,81 @@ import os
 
 from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import LearningRateMonitor
+from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.wandb import WandbLogger
 from lightning.pytorch.strategies.ddp import DDPStrategy
 from omegaconf import OmegaConf
-from solo.utils.auto_resumer import AutoResumer
-from solo.utils.checkpointer import Checkpointer
 
 from solo_ext.config import ConfigError
+from solo_ext.launch.runs import RunCheckpointer, claim_run_folder, find_resumable, resumable_checkpoint
 
 __all__ = ["check_devices", "resume_point", "build_trainer"]
 
 
 def check_devices(cfg) -> None:
+    """``devices`` as solo-learn wants it, a list of device ids; a count (``devices=1``) or the quoted string
+    solo-learn users type on CPU (``devices='1'``, ``'0,1'``) is turned into that list, as Lightning reads it."""
     devices = cfg.get("devices", None)
-    if not OmegaConf.is_list(devices) or not devices:
-        raise ConfigError(f"devices: {devices!r} is not allowed; solo-learn expects a list of device ids, e.g. devices: [0]")
+    if OmegaConf.is_list(devices) and len(devices) > 0:
+        return
+    text = str(devices).strip().strip(",")
+    if isinstance(devices, (int, str)) and not isinstance(devices, bool) and text:
+        parts = [part.strip() for part in text.split(",")]
+        if all(part.isdigit() for part in parts):
+            if "," in str(devices):
+                cfg.devices = [int(part) for part in parts]  # Lightning: a comma-separated string lists ids
+                return
+            if int(parts[0]) > 0:
+                cfg.devices = list(range(int(parts[0])))  # Lightning: a number counts devices
+                return
+    raise ConfigError(f"devices: {devices!r} is not allowed; expected a list of device ids (devices: [0]), "
+                      "a device count >= 1 (devices=1) or ids as a string (devices='0,1')")
 
 
 def resume_point(cfg, checkpoint_subdir: str):
-    """(ckpt_path, wandb_run_id) from `resume_from_checkpoint` or solo-learn's auto-resume."""
+    """(ckpt_path, wandb_run_id) from `resume_from_checkpoint` or solo-learn's auto-resume.
+
+    An explicit checkpoint that does not load is an error; auto-resume passes over such files with a warning.
+    """
     if cfg.resume_from_checkpoint is not None:
-        path = cfg.resume_from_checkpoint
-        if not os.path.isfile(path):
-            raise ConfigError(f"resume_from_checkpoint: {path!r} is not a file")
+        path = resumable_checkpoint(cfg.resume_from_checkpoint)
         del cfg.resume_from_checkpoint
         return path, None
     if cfg.auto_resume.enabled:
-        resumer = AutoResumer(
-            checkpoint_dir=os.path.join(cfg.checkpoint.dir, checkpoint_subdir), max_hours=cfg.auto_resume.max_hours
-        )
-        path, run_id = resumer.find_checkpoint(cfg)
+        path, run_id = find_resumable(os.path.join(cfg.checkpoint.dir, checkpoint_subdir), cfg)
         if path is not None:
             print(f"Resuming from previous checkpoint that matches specifications: '{path}'")
-        return path, run_id
+        return (None if path is None else str(path)), run_id
     return None, None
 
 
-def build_trainer(cfg, model, checkpoint_subdir: str, wandb_run_id=None, extra_callbacks=()) -> Trainer:
-    """A Lightning Trainer from the top-level yaml keys solo-learn forwards (max_epochs, devices, precision, ...)."""
+def build_trainer(cfg, model, checkpoint_subdir: str, wandb_run_id=None, extra_callbacks=(), ckpt_path=None) -> Trainer:
+    """A Lightning Trainer from the top-level yaml keys solo-learn forwards (max_epochs, devices, precision, ...).
+
+    With checkpointing on, the run gets its own folder below ``checkpoint.dir/<checkpoint_subdir>`` (the folder
+    of ``ckpt_path`` when resuming), and its logs (CSV, or wandb's files) are kept there too.
+    """
     callbacks = list(extra_callbacks)
+    run = None
     if cfg.checkpoint.enabled:
-        callbacks.append(
-            Checkpointer(
-                cfg,
-                logdir=os.path.join(cfg.checkpoint.dir, checkpoint_subdir),
-                frequency=cfg.checkpoint.frequency,
-                keep_prev=cfg.checkpoint.keep_prev,
-            )
-        )
-    logger = None
+        run = claim_run_folder(os.path.join(cfg.checkpoint.dir, checkpoint_subdir), cfg.wandb.enabled, ckpt_path)
+        callbacks.append(RunCheckpointer(cfg, run, frequency=cfg.checkpoint.frequency, keep_prev=cfg.checkpoint.keep_prev))
+    logger = None  # Lightning's default: lightning_logs/ of the working directory
     if cfg.wandb.enabled:
         logger = WandbLogger(
             name=cfg.name,
             project=cfg.wandb.project,
             entity=cfg.wandb.entity,
             offline=cfg.wandb.offline,
-            resume="allow" if wandb_run_id else None,
-            id=wandb_run_id,
+            resume="allow" if wandb_run_id or (run and run.resumed) else None,
+            id=wandb_run_id or (run.run_id if run else None),
+            save_dir=str(run.path) if run else ".",
         )
         logger.watch(model, log="gradients", log_freq=100)
         logger.log_hyperparams(OmegaConf.to_container(cfg))
         callbacks.append(LearningRateMonitor(logging_interval="step"))
+    elif run is not None:  # logs/version_N: a resumed run adds a version, never replaces one
+        logger = CSVLogger(save_dir=str(run.path), name="logs")
 
     settings = OmegaConf.to_container(cfg)
     accepted = inspect.signature(Trainer.__init__).parameters

@@ -91,7 +91,7 @@ def linear(cfg: DictConfig):
             auto_augment=cfg.auto_augment,
         )
     ckpt_path, wandb_run_id = resume_point(cfg, checkpoint_subdir="linear")
-    trainer = build_trainer(cfg, model, "linear", wandb_run_id)
+    trainer = build_trainer(cfg, model, "linear", wandb_run_id, ckpt_path=ckpt_path)
     trainer.fit(model, train_loader, val_loader, ckpt_path=ckpt_path)
     _write_linear_results(trainer, cfg, run)
     return trainer

@@ -171,7 +171,7 @@ def pretrain(cfg: DictConfig):
     val_loader = _val_loader(cfg)
     train_loader, datamodule = _train_data(cfg, val_loader)
     ckpt_path, wandb_run_id = resume_point(cfg, checkpoint_subdir=cfg.method)
-    trainer = build_trainer(cfg, model, cfg.method, wandb_run_id, extra_callbacks=_callbacks(cfg))
+    trainer = build_trainer(cfg, model, cfg.method, wandb_run_id, extra_callbacks=_callbacks(cfg), ckpt_path=ckpt_path)
     if datamodule is not None:
         trainer.fit(model, ckpt_path=ckpt_path, datamodule=datamodule)
     else:

@@ -63,8 +63,20 @@ def test_rule_colormae_official_batch(digits_dir, tmp_path):
             match=r"method_kwargs.colormae.mode: 'official' draws patterns 0..B-1 but optimizer.batch_size=16 exceeds the 8 patterns")
 
 
-def test_rule_devices_list(digits_dir, tmp_path):
-    refused("m-mae", digits_dir, tmp_path, "devices=1", match=r"devices: 1 is not allowed; solo-learn expects a list")
+@pytest.mark.parametrize("devices", ["0", "-1", "abc", "'0,x'", "[]"])
+def test_rule_devices_list(devices, digits_dir, tmp_path):
+    refused("m-mae", digits_dir, tmp_path, f"devices={devices}", match=r"devices: .* is not allowed; expected a list of device ids")
+
+
+@pytest.mark.parametrize("devices,expected", [("1", [0]), ("2", [0, 1]), ("'1'", [0]), ("'0,1'", [0, 1]), ("[3]", [3])])
+def test_devices_count_or_string_becomes_the_id_list(devices, expected):
+    from omegaconf import OmegaConf
+
+    from solo_ext.launch.common import check_devices
+
+    cfg = OmegaConf.create(f"devices: {devices}")
+    check_devices(cfg)
+    assert list(cfg.devices) == expected
 
 
 def test_rule_smae_critic_file_at_model_construction(digits_dir, tmp_path):
