@@ -1,0 +1,154 @@
+"""Offline evaluation of one pretraining checkpoint for the fidelity study: kNN and linear probe.
+
+The backbone is rebuilt from the args.json beside the checkpoint
+(``solo_ext.launch.evaluate.load_backbone``), frozen, and its features of the train and val
+ImageFolders are taken at the pretraining crop size and mean/std (``extract``). On them:
+
+- kNN top-1: solo-learn's weighted kNN, k = 10, Euclidean distance (MAGMA's protocol);
+- linear top-1: logistic regression on the standardised train features, scored on val
+  (``solo_ext.tools.analysis.linear_probe_accuracy``).
+
+Both in %. The study calls ``evaluate_checkpoint`` in its own process (one import of solo-learn
+for all runs); the same evaluation as a command::
+
+    python -m solo_ext.reporting.evaluation --checkpoint-dir RUN/attempt-1 \
+        --train DATA/train --val DATA/val --seed 0 --out RUN/eval.json
+"""
+
+import argparse
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Optional
+
+__all__ = [
+    "KNN_DISTANCE",
+    "KNN_K",
+    "PROBE",
+    "evaluate_checkpoint",
+    "main",
+    "preload",
+    "write_json_atomically",
+]
+
+KNN_K = 10
+KNN_DISTANCE = "euclidean"
+PROBE = "logistic regression on standardised frozen features (scikit-learn lbfgs, max_iter 2000)"
+BATCH_SIZE = 256
+
+
+def preload() -> None:
+    """Imports what ``evaluate_checkpoint`` needs and registers solo-ext's backbones (vit_lite).
+
+    Call it from the main thread before evaluating in worker threads: modules imported for the
+    first time by two threads at once can be seen half-initialised."""
+    import sklearn.linear_model  # noqa: F401  (linear_probe_accuracy imports these when called)
+    import sklearn.pipeline  # noqa: F401
+    import sklearn.preprocessing  # noqa: F401
+    import solo.utils.knn  # noqa: F401
+    import torchvision.datasets  # noqa: F401
+
+    import solo_ext
+    import solo_ext.launch.evaluate  # noqa: F401
+
+    solo_ext.register()
+
+
+def evaluate_checkpoint(
+    checkpoint_dir,
+    train_path,
+    val_path,
+    seed: int = 0,
+    device: Optional[str] = None,
+) -> dict:
+    """{"knn_top1", "linear_top1", "checkpoint", ...} of the newest .ckpt in ``checkpoint_dir``
+    (or of that file)."""
+    import torch
+    from solo.utils.knn import WeightedKNNClassifier
+    from timm.data.constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+    from torch.utils.data import DataLoader
+    from torchvision.datasets import ImageFolder
+
+    from solo_ext.launch.checkpoints import find_trained_run
+    from solo_ext.launch.data import eval_transform
+    from solo_ext.launch.evaluate import extract, load_backbone
+    from solo_ext.tools.analysis import linear_probe_accuracy
+
+    preload()
+    start = time.perf_counter()
+    run = find_trained_run(checkpoint_dir, "--checkpoint-dir")
+    backbone, _ = load_backbone(run, "custom")
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    backbone.to(device)
+    augmentation = (run.args or {}).get("augmentations", [{}])[0]
+    transform = eval_transform(
+        augmentation.get("crop_size", 224),
+        augmentation.get("mean", IMAGENET_DEFAULT_MEAN),
+        augmentation.get("std", IMAGENET_DEFAULT_STD),
+    )
+    features = {}
+    for split, path in (("train", train_path), ("val", val_path)):
+        loader = DataLoader(ImageFolder(str(path), transform), batch_size=BATCH_SIZE)
+        features[split] = extract(loader, backbone, device)  # ([N, D], [N])
+    (train_x, train_y), (val_x, val_y) = features["train"], features["val"]
+
+    knn = WeightedKNNClassifier(k=KNN_K, distance_fx=KNN_DISTANCE)
+    knn(train_features=train_x, train_targets=train_y, test_features=val_x, test_targets=val_y)
+    knn_top1, _ = knn.compute()
+    linear_top1 = 100.0 * linear_probe_accuracy(train_x, train_y, val_x, val_y, seed=seed)
+    result = {"knn_top1": float(knn_top1), "linear_top1": float(linear_top1)}
+    bad = {name: value for name, value in result.items() if not math.isfinite(value)}
+    if bad:
+        raise ValueError(f"{run.checkpoint}: non-finite evaluation {bad} (diverged features?)")
+    return {
+        **result,
+        "checkpoint": str(run.checkpoint),
+        "train_images": len(train_y),
+        "val_images": len(val_y),
+        "protocol": {
+            "knn": f"k={KNN_K}, {KNN_DISTANCE}, solo-learn's weighted kNN",
+            "probe": PROBE,
+        },
+        "eval_seconds": round(time.perf_counter() - start, 1),
+    }
+
+
+def write_json_atomically(path, record: dict) -> Path:
+    """Writes through a temporary file: readers never see half a file, even after a kill."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
+    os.replace(partial, path)
+    return path
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m solo_ext.reporting.evaluation",
+        description="kNN (k=10, Euclidean) and logistic-regression top-1 of a checkpoint.",
+    )
+    parser.add_argument(
+        "--checkpoint-dir", required=True, help="a folder holding the run's .ckpt (newest used)"
+    )
+    parser.add_argument(
+        "--train", required=True, help="train ImageFolder (kNN memory, probe training)"
+    )
+    parser.add_argument("--val", required=True, help="val ImageFolder (scored)")
+    parser.add_argument("--seed", type=int, default=0, help="the probe's random_state")
+    parser.add_argument("--out", required=True, help="JSON file to write")
+    parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
+    args = parser.parse_args(argv)
+    result = evaluate_checkpoint(
+        args.checkpoint_dir, args.train, args.val, seed=args.seed, device=args.device
+    )
+    write_json_atomically(args.out, result)
+    print(
+        f"kNN top-1 {result['knn_top1']:.2f}  linear top-1 {result['linear_top1']:.2f}"
+        f" -> {args.out}"
+    )
+
+
+if __name__ == "__main__":
+    main()
