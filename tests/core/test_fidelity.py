@@ -516,3 +516,34 @@ def test_dry_run_and_report_need_no_solo_learn(tmp_path):
     assert (tmp_path / "study" / "results.json").is_file() and not (
         tmp_path / "study" / "runs"
     ).exists()
+
+
+def test_sweep_trains_the_knobs_of_pairs_that_did_not_reproduce(tmp_path, monkeypatch):
+    """main --sweep: the main runs, then every sweep point of the pair that showed no gain, reported
+    as extra rows against the same baseline runs (training replaced by writing eval.json)."""
+    executed = []
+
+    def execute(self, runs):
+        executed.append([run.name for run in runs])
+        for run in runs:  # the method never beats the baseline; weight=1.0 does
+            gain = 2.0 + run.seed / 10 if run.variant == "weight=1.0" else 0.0
+            _finish(run.folder, knn=80.0 + gain + run.seed, linear=85.0 + gain)
+        return [fidelity.Outcome(run, "done") for run in runs]
+
+    monkeypatch.setattr(Runner, "execute", execute)
+    monkeypatch.setattr(fidelity, "require_solo_learn", lambda: None)
+    out = tmp_path / "study"
+    args = ["--out", str(out), "--datasets", "digits", "--pairs", "m-mae", "--seeds", "0", "1", "2"]
+    assert fidelity.main([*args, "--sweep"]) == 0
+    assert len(executed) == 2 and len(executed[0]) == 6  # mae, m-mae x 3 seeds
+    assert len(executed[1]) == 4 * 3 and all(
+        "[" in name for name in executed[1]
+    )  # 4 points x 3 seeds
+    record = json.loads((out / "results.json").read_text())
+    rows = {(row["variant"], row["metric"]): row for row in record["comparisons"]}
+    assert rows[(None, "knn_top1")]["verdict"] == NO_DIFFERENCE
+    assert rows[("weight=1.0", "knn_top1")]["verdict"] == GAIN
+    assert rows[("weight=1.0", "knn_top1")]["label"] == "M-MAE weight=1.0 vs MAE"
+    assert rows[("weight=0.01", "linear_top1")]["n"] == 3
+    assert "M-MAE weight=1.0 vs MAE" in (out / "fidelity.md").read_text().split("## Sweeps")[1]
+    assert len(record["runs"]) == 6 + 12
