@@ -7,12 +7,12 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 DATASETS="imagenet"; ABLATIONS="mask_ratio patterns"
-usage_text() { sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; }
+usage_text() { sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; shared_usage; }
 handle_flag() { case "$1" in --ablations) ABLATIONS="$2" ;; *) return 1 ;; esac; }
 parse_reproduce_args "$@"
 
 for dataset in $DATASETS; do
-  require_user_dataset "$dataset"
+  prepare_dataset "$dataset"
   for ablation in $ABLATIONS; do sweep colormae_ablations.sh "$dataset" --ablation "$ablation"; done
 done
 paper_table colormae-mask-ratio
