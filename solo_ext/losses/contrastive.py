@@ -13,7 +13,11 @@ It equals solo-learn's ``simclr_loss_func`` but is evaluated with log-sum-exp, s
 
 CLIP-style (the paper). Rows are one view, columns the other view; τ is the log logit scale ln(1/T):
 
-    ctr(p, z) = 2 · CE(exp(τ) · p̂ ẑᵀ, targets uniform over P(i)),     L_con = ctr(p, z) + ctr(z, p)
+    ctr(p, z) = 2 · CE(exp(min(τ, ln 100)) · p̂ ẑᵀ, targets uniform over P(i)),     L_con = ctr(p, z) + ctr(z, p)
+
+A learnable τ learns up to and including the bound: at τ = ln 100 (T = 0.01) the gradient still flows, so a
+trainer that clamps τ to ≤ MAX_LOGIT_SCALE after each step (as CLIP does) keeps it learning; above the bound
+the scale is constant and τ gets no gradient.
 
 Usage::
 
@@ -30,7 +34,9 @@ import torch.nn.functional as F
 
 __all__ = ["MAX_LOGIT_SCALE", "clip_contrastive_loss", "nt_xent_loss"]
 
-MAX_LOGIT_SCALE = math.log(100.0)  # CLIP's clamp of the learnable logit scale
+# CLIP's bound of the log logit scale, ln 100, as the float32 number a scale parameter initialised at
+# ln(1/0.01) holds (float32 rounds ln 100 up: against the float64 value, T = 0.01 started out of bounds)
+MAX_LOGIT_SCALE = float(torch.tensor(math.log(100.0), dtype=torch.float32))
 
 
 def _positives(row_indexes: torch.Tensor, column_indexes: torch.Tensor, loss: str) -> torch.Tensor:
@@ -61,7 +67,9 @@ def clip_contrastive_loss(rows: torch.Tensor, row_indexes: torch.Tensor, columns
                           column_indexes: torch.Tensor, logit_scale: torch.Tensor) -> torch.Tensor:
     """One direction of the CLIP-style loss: 2 · cross-entropy of ``rows`` [N, D] against ``columns`` [M, D]."""
     with torch.autocast(device_type=rows.device.type, enabled=False):
-        scale = logit_scale.float().clamp(max=MAX_LOGIT_SCALE).exp()
+        tau = logit_scale.float()
+        # not clamp(max=...): its gradient is zero at the bound itself, where T = 0.01 starts
+        scale = torch.where(tau <= MAX_LOGIT_SCALE, tau, torch.full_like(tau, MAX_LOGIT_SCALE)).exp()
         logits = scale * F.normalize(rows.float(), dim=1) @ F.normalize(columns.float(), dim=1).T  # [N, M]
         positives = _positives(row_indexes, column_indexes, "clip_contrastive_loss").float()
         targets = positives / positives.sum(dim=1, keepdim=True)  # uniform over the positives of each row

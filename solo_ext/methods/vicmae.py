@@ -20,6 +20,7 @@ from torch import nn
 from solo_ext.config import ConfigError, ViCMAESettings
 from solo_ext.distributed import gather_with_grad, process_rank
 from solo_ext.losses import clip_contrastive_loss, nt_xent_loss
+from solo_ext.losses.contrastive import MAX_LOGIT_SCALE
 from solo_ext.methods.base import SoloExtMethod
 from solo_ext.methods.mae_family import MaskedViTMAE
 from solo_ext.schedules import WindowedWeight
@@ -51,7 +52,7 @@ class ViCMAE(SoloExtMethod, MaskedViTMAE):
         hidden = self.vicmae.proj_hidden_dim or (4096 if code else 2 * width)
         output = self.vicmae.proj_output_dim or (128 if code else 2 * width)
         self.projector = projector([width, hidden, hidden, output])
-        log_scale = torch.tensor(math.log(1.0 / self.vicmae.temperature))
+        log_scale = torch.tensor(math.log(1.0 / self.vicmae.temperature))  # float32: T = 0.01 is MAX_LOGIT_SCALE itself
         if self.vicmae.learnable_temperature:
             self.logit_scale = nn.Parameter(log_scale)
         else:
@@ -65,7 +66,12 @@ class ViCMAE(SoloExtMethod, MaskedViTMAE):
         if crops != (2, 0):
             raise ConfigError(f"augmentations: ViC-MAE trains on exactly 2 large crops and no small ones; got {crops[0]} "
                               f"large and {crops[1]} small (num_crops summed over augmentations, by crop_size)")
-        cfg.method_kwargs.vicmae = ViCMAESettings.from_method_kwargs(cfg.method_kwargs).as_dict()
+        settings = ViCMAESettings.from_method_kwargs(cfg.method_kwargs)
+        if settings.loss == "clip" and float(torch.tensor(math.log(1.0 / settings.temperature))) > MAX_LOGIT_SCALE:
+            # the scale would start above the clamp: a fixed T would silently become 0.01, a learnable one never learn
+            raise ConfigError(f"method_kwargs.vicmae.temperature: {settings.temperature} is not allowed with loss: clip, "
+                              f"whose logit scale ln(1/T) is clamped to <= ln 100; allowed: a number >= 0.01")
+        cfg.method_kwargs.vicmae = settings.as_dict()
         return cfg
 
     @property
@@ -74,6 +80,12 @@ class ViCMAE(SoloExtMethod, MaskedViTMAE):
         if self.vicmae.learnable_temperature:
             extra.append({"name": "logit_scale", "params": [self.logit_scale], "weight_decay": 0.0})
         return super().learnable_params + extra
+
+    def on_train_batch_end(self, outputs, batch: Sequence[Any], batch_idx: int) -> None:
+        super().on_train_batch_end(outputs, batch, batch_idx)
+        if self.vicmae.learnable_temperature:  # CLIP's projection after the step: at the bound the scale still learns
+            with torch.no_grad():
+                self.logit_scale.clamp_(max=MAX_LOGIT_SCALE)
 
     def mask_scores(self, X: torch.Tensor) -> torch.Tensor:
         # MAE's uniform random masking, through the encoder path that also returns the visible tokens

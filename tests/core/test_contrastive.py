@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from solo_ext.losses import clip_contrastive_loss, nt_xent_loss
+from solo_ext.losses.contrastive import MAX_LOGIT_SCALE
 
 
 def nt_xent_reference(z, indexes, temperature, columns=None, column_indexes=None, offset=0):
@@ -101,6 +102,28 @@ def test_clip_scale_is_clamped_and_learnable():
     inside = torch.tensor(1.0, requires_grad=True)
     clip_contrastive_loss(p, idx, z, idx, inside).backward()
     assert inside.grad is not None and inside.grad != 0
+
+
+@pytest.mark.parametrize("temperature", [0.01, 0.05])
+def test_clip_learnable_scale_gets_a_gradient_from_t_0_01_on(temperature):
+    """ViC-MAE starts the scale at ln(1/T) in float32: T = 0.01 puts it on the bound itself (ln 100)."""
+    torch.manual_seed(3)
+    p, z, idx = torch.randn(4, 5), torch.randn(4, 5), torch.arange(4)
+    logit_scale = torch.nn.Parameter(torch.tensor(math.log(1 / temperature)))
+    assert logit_scale.item() <= MAX_LOGIT_SCALE
+    clip_contrastive_loss(p, idx, z, idx, logit_scale).backward()
+    assert logit_scale.grad.item() != 0.0
+
+
+def test_clip_scale_bound_is_ln_100_in_float32():
+    assert MAX_LOGIT_SCALE == torch.tensor(math.log(100.0), dtype=torch.float32).item()
+    assert math.isclose(math.exp(MAX_LOGIT_SCALE), 100.0, rel_tol=1e-6)
+    above = torch.nn.Parameter(torch.tensor(math.log(1 / 0.005)))  # T below 0.01: clamped, the scale cannot learn
+    loss = clip_contrastive_loss(torch.eye(2), torch.arange(2), torch.ones(2, 2), torch.arange(2), above)
+    loss.backward()
+    assert above.grad.item() == 0.0
+    assert torch.allclose(loss, clip_contrastive_loss(torch.eye(2), torch.arange(2), torch.ones(2, 2), torch.arange(2),
+                                                      torch.tensor(MAX_LOGIT_SCALE)))
 
 
 def test_clip_fp32_under_autocast_and_missing_positive():

@@ -14,6 +14,7 @@ from solo.methods import METHODS
 from solo_ext.cli import zoo_path
 from solo_ext.config import ConfigError
 from solo_ext.launch.pretrain import build_model, pretrain
+from solo_ext.losses.contrastive import MAX_LOGIT_SCALE
 from solo_ext.methods import ViCMAE
 from tests.integration.helpers import SOLO_LEARN_SRC, digits_config
 
@@ -93,6 +94,22 @@ def test_two_views_masked_independently(digits_dir, tmp_path):
 def test_bad_config_names_the_key(override, key, digits_dir, tmp_path):
     with pytest.raises(ConfigError, match=key):
         build_model(digits_config("vicmae", digits_dir, tmp_path, override))
+
+
+def test_clip_temperature_at_the_bound_learns_and_below_it_is_refused(digits_dir, tmp_path):
+    clip = ["++method_kwargs.vicmae.loss=clip", "++method_kwargs.vicmae.learnable_temperature=true"]
+    model = model_for("vicmae", digits_dir, tmp_path, *clip, "method_kwargs.vicmae.temperature=0.01")
+    projections = [torch.randn(4, 128), torch.randn(4, 128)]
+    model.contrastive_loss(projections, torch.arange(4)).backward()
+    assert model.logit_scale.grad.item() != 0.0  # it starts on the clamp's bound, ln 100
+    with torch.no_grad():
+        model.logit_scale.fill_(5.0)  # a step past the bound
+    model.on_train_batch_end(None, None, 0)
+    assert model.logit_scale.item() == MAX_LOGIT_SCALE  # projected back, where the gradient flows
+    for learnable in ("true", "false"):  # a fixed T would be clamped to 0.01 without a word
+        with pytest.raises(ConfigError, match=r"method_kwargs\.vicmae\.temperature: 0\.005 .*allowed: a number >= 0\.01"):
+            build_model(digits_config("vicmae", digits_dir, tmp_path, clip[0], "method_kwargs.vicmae.temperature=0.005",
+                                      f"++method_kwargs.vicmae.learnable_temperature={learnable}"))
 
 
 def test_video_frame_pairs_through_the_launcher(tmp_path):
