@@ -1,9 +1,11 @@
 """Block masking on the patch grid (SMAE's "block" strategy, after BEiT).
 
-Rectangular blocks (area >= ``min_area`` patches and at most what is still missing, aspect ratio uniform
-in [0.3, 1/0.3], positioned inside the grid) are unioned until the target is covered; the overshoot of the
-last block is trimmed (its newly covered patches, last rows first) so every mask hides exactly
-``L - int(L · (1 − ratio))`` patches, the count MAE's random masking hides too.
+Rectangular blocks are unioned until the target is covered. Each block draws an area uniform in
+[``min_area``, what is still missing] and an aspect ratio uniform in [0.3, 1/0.3] (the spec's sampling);
+its height and width are sqrt(area · aspect) and sqrt(area / aspect) rounded to whole patches, so the
+rectangle can cover fewer patches than drawn: as few as 12 at ``min_area`` 16 (2 x 6). Blocks lie inside the
+grid. The overshoot of the last block is trimmed (its newly covered patches, last rows first) so every mask
+hides exactly ``L - int(L · (1 − ratio))`` patches, the count MAE's random masking hides too.
 
 Usage::
 
