@@ -494,6 +494,14 @@ def test_an_out_folder_of_another_budget_is_refused(tmp_path):
     gpu = make_plan(tmp_path / "study", BUDGETS["gpu"], (0,), ("digits",), [PAIR["m-mae"]])
     with pytest.raises(ValueError, match="another budget"):
         fidelity.check_study_file(gpu, "solo-ext fidelity --out study --preset gpu")
+    for mode in (
+        "--report-only",
+        "--dry-run",
+    ):  # a report would label the runs with the wrong budget
+        with pytest.raises(ValueError, match="another budget"):
+            fidelity.main(
+                ["--out", str(tmp_path / "study"), "--preset", "gpu", "--pairs", "m-mae", mode]
+            )
 
 
 def test_dry_run_and_report_need_no_solo_learn(tmp_path):
