@@ -52,6 +52,8 @@ RULES: Tuple[Rule, ...] = (
          "each entry is {start_epoch: N, color: C} or {start_epoch: N, patterns: FILE}", "config parsing"),
     Rule("vicmae_learnable_temperature", "vicmae", "method_kwargs.vicmae.learnable_temperature",
          "true only with loss: clip", "config parsing"),
+    Rule("vicmae_clip_temperature", "vicmae", "method_kwargs.vicmae.temperature",
+         ">= 0.01 with loss: clip (its logit scale ln(1/T) is clamped to <= ln 100)", "model construction"),
     Rule("devices_list", "all (launchers)", "devices", "a non-empty list of device ids, a count >= 1 or ids as a string ('0,1')",
          "solo-ext pretrain / linear"),
     Rule("video_source", "vicmae (data.format: video)", "data.train_path / data.max_frame_gap / data.fraction",

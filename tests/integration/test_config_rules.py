@@ -63,6 +63,13 @@ def test_rule_colormae_official_batch(digits_dir, tmp_path):
             match=r"method_kwargs.colormae.mode: 'official' draws patterns 0..B-1 but optimizer.batch_size=16 exceeds the 8 patterns")
 
 
+@pytest.mark.parametrize("learnable", ["true", "false"])
+def test_rule_vicmae_clip_temperature(learnable, digits_dir, tmp_path):
+    refused("vicmae-paper", digits_dir, tmp_path, "method_kwargs.vicmae.temperature=0.005",
+            f"++method_kwargs.vicmae.learnable_temperature={learnable}",
+            match=r"method_kwargs.vicmae.temperature: 0.005 is not allowed with loss: clip.*allowed: a number >= 0.01")
+
+
 @pytest.mark.parametrize("devices", ["0", "-1", "abc", "'0,x'", "[]"])
 def test_rule_devices_list(devices, digits_dir, tmp_path):
     refused("m-mae", digits_dir, tmp_path, f"devices={devices}", match=r"devices: .* is not allowed; expected a list of device ids")
