@@ -746,8 +746,11 @@ class Runner:
                 return self._report(outcome)
         train = read_json(run.folder / "train.json")
         try:
+            import torch
+
             from solo_ext.reporting.evaluation import evaluate_checkpoint
 
+            torch.set_num_threads(self.plan.budget.threads)  # OpenMP keeps it per thread
             result = evaluate_checkpoint(
                 train["checkpoint"], run.data_dir / "train", run.data_dir / "val", seed=run.seed
             )

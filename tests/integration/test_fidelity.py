@@ -77,9 +77,9 @@ def test_tiny_study_trains_evaluates_reports_and_then_skips_everything(
     # the same numbers come back from the evaluation on its own
     mae = next(run for run in record["runs"] if run["preset"] == "mae" and run["seed"] == 0)
     again = evaluate_checkpoint(mae["checkpoint"], digits_dir / "train", digits_dir / "val", seed=0)
-    assert again["knn_top1"] == pytest.approx(mae["knn_top1"]) and again[
-        "linear_top1"
-    ] == pytest.approx(mae["linear_top1"])
+    assert again["knn_top1"] == pytest.approx(mae["knn_top1"])
+    # lbfgs stops at a tolerance: last-bit feature noise may flip an image or two of the 360
+    assert again["linear_top1"] == pytest.approx(mae["linear_top1"], abs=2 * 100 / 360 + 1e-9)
 
     code = fidelity.main(args)
     printed = capsys.readouterr().out
