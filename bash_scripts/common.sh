@@ -6,8 +6,8 @@
 # --out skips finished stages and stops at a folder without the mark (what an interrupted or failed attempt
 # left), so nothing is overwritten and no half-trained checkpoint is evaluated.
 
-DATASET=""; GPUS="0"; SEEDS="5"; OUT="sweeps"; DRY_RUN=0; ONLY=""
-EXTRA=(); PRETRAIN_ARGS=(); EVAL_ARGS=()
+DATASET=""; GPUS="0"; SEEDS="5"; OUT="sweeps"; DRY_RUN=0; ONLY=""; LAUNCHER="solo-ext"
+EXTRA=(); PRETRAIN_ARGS=(); EVAL_ARGS=(); PRETRAIN=(solo-ext pretrain)
 FINISHED_MARK=.finished
 
 shared_usage() {
@@ -19,6 +19,9 @@ shared_usage() {
                    e.g. m-mae or 'smae-a0.5-*') matches one; --dry-run shows the names
   --pretrain-args  space-separated Hydra overrides for the pretraining runs only
   --eval-args      space-separated Hydra overrides for the linear probe / fine-tuning runs only
+  --launcher       solo-ext (default: solo-ext pretrain) or the path of solo-learn's own main_pretrain.py,
+                   which then runs every pretraining (solo-ext methods go through our plugin, see
+                   docs/solo-learn-scripts.md; solo-learn's own methods run as solo-learn runs them)
   --dry-run        print the commands instead of running them
   -- overrides     Hydra overrides for pretraining and evaluation alike: a key must be in both configs or be
                    written ++key=value (added where missing), e.g. -- max_epochs=1 ++limit_train_batches=2
@@ -50,10 +53,23 @@ parse_flags() {  # parse_flags USAGE_FN FLAG_FN ARGS...: the flags all scripts s
       --only) ONLY="$2" ;;
       --pretrain-args) read -ra PRETRAIN_ARGS <<<"$2" ;;
       --eval-args) read -ra EVAL_ARGS <<<"$2" ;;
+      --launcher) LAUNCHER="$2" ;;
       *) if ! "$flag_fn" "$1" "$2"; then echo "unknown argument: $1" >&2; "$usage_fn" >&2; exit 2; fi ;;
     esac
     shift 2
   done
+  choose_launcher
+}
+
+choose_launcher() {  # PRETRAIN: the command that pretrains, from --launcher
+  case "$LAUNCHER" in
+    solo-ext) PRETRAIN=(solo-ext pretrain) ;;
+    *main_pretrain.py)
+      if [[ ! -f "$LAUNCHER" ]]; then echo "--launcher: '$LAUNCHER' is not a file" >&2; exit 2; fi
+      PRETRAIN=(python3 "$(cd "$(dirname "$LAUNCHER")" && pwd)/main_pretrain.py") ;;
+    *) echo "--launcher: '$LAUNCHER' is not allowed; allowed: solo-ext, or the path of solo-learn's main_pretrain.py" >&2
+       exit 2 ;;
+  esac
 }
 
 sweep_flag() { case "$1" in --dataset) DATASET="$2" ;; *) return 1 ;; esac; }
@@ -171,7 +187,7 @@ pretrain_and_evaluate() {
   local linear_config="${LINEAR_CONFIG:-linear}"
   eval_data "$DATASET" "$linear_config"
   if ! stage_finished "$run_dir/pretrain"; then
-    run solo-ext pretrain --config-path "$ZOO/pretrain/$DATASET" --config-name "$config" \
+    run "${PRETRAIN[@]}" --config-path "$ZOO/pretrain/$DATASET" --config-name "$config" \
       "$DEVICES" "${EXTRA[@]}" "${PRETRAIN_ARGS[@]}" "$@" \
       "++seed=$SEED" "checkpoint.dir=$(hydra_quoted "$run_dir/pretrain")"
     mark_finished "$run_dir/pretrain" '*.ckpt'

@@ -181,3 +181,24 @@ def test_a_stage_that_exits_0_without_its_output_is_not_finished(tmp_path):
                              "--only", "mae"], capture_output=True, text=True, cwd=tmp_path, env=env, check=False)
     assert result.returncode == 1 and "exited 0 but wrote no *.ckpt there; the stage is not finished" in result.stderr
     assert not list((tmp_path / "runs").rglob(".finished"))
+
+
+def test_launcher_solo_learn_pretrains_through_main_pretrain(tmp_path):
+    host = tmp_path / "solo-learn"
+    host.mkdir()
+    (host / "main_pretrain.py").write_text("# stands in for solo-learn's script: --dry-run never runs it\n")
+    result = script("magma_table1.sh", "--dry-run", "--out", "runs", "--dataset", "digits", "--only", "m-mae u-mae",
+                    "--launcher", str(host / "main_pretrain.py"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    printed = [shlex.split(line) for line in result.stdout.splitlines()]
+    pretrain = [argv for argv in printed if argv[:2] == ["python3", str(host / "main_pretrain.py")]]
+    assert [config_name(argv) for argv in pretrain] == ["m-mae", "u-mae"]
+    assert not [argv for argv in printed if argv[:2] == ["solo-ext", "pretrain"]]
+    assert sum(argv[:2] == ["solo-ext", "linear"] for argv in printed) == 2  # evaluation stays ours
+
+
+@pytest.mark.parametrize("launcher,message", [("torchrun", "--launcher: 'torchrun' is not allowed; allowed: solo-ext, or the path"),
+                                              ("/nowhere/main_pretrain.py", "--launcher: '/nowhere/main_pretrain.py' is not a file")])
+def test_bad_launcher_stops_with_a_message(tmp_path, launcher, message):
+    result = script("magma_table1.sh", "--dry-run", "--dataset", "digits", "--launcher", launcher, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr

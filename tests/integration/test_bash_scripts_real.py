@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.integration.helpers import SOLO_LEARN_SRC
+
 SCRIPTS = Path(__file__).resolve().parents[2] / "bash_scripts"
 pytestmark = [
     pytest.mark.slow,
@@ -100,6 +102,20 @@ def test_magma_table1(digits_dir):
     result = invoke("magma_table1.sh", *args)
     assert result.returncode == 1 and "an earlier attempt did not finish" in result.stderr
     assert run_files() == before
+
+
+@pytest.mark.skipif(not SOLO_LEARN_SRC or not (Path(SOLO_LEARN_SRC) / "main_pretrain.py").is_file(),
+                    reason="no solo-learn source tree with main_pretrain.py")
+def test_magma_table1_through_solo_learns_main_pretrain(digits_dir):
+    """The M-MAE row (single crop) pretrained by solo-learn's own main_pretrain.py (--launcher)."""
+    with_digits(digits_dir)
+    args = ["--dataset", "digits", "--only", "m-mae", "--launcher", str(Path(SOLO_LEARN_SRC) / "main_pretrain.py")]
+    result = run_script("magma_table1.sh", *args)
+    assert "main_pretrain.py --config-path" in result.stdout
+    assert_finished(["digits/m-mae/seed5"])
+    args_json = next(Path("runs").rglob("pretrain/**/args.json"))
+    assert json.loads(args_json.read_text())["method"] == "m_mae"
+    assert_rerun_skips("magma_table1.sh", *args)
 
 
 def test_magma_table4(digits_dir):
