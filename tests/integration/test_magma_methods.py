@@ -80,7 +80,7 @@ def test_two_view_methods_regularise_first_crop(method_file, digits_dir, tmp_pat
         ("m-mae", "backbone.name=resnet18", "backbone.name"),
         ("m-simclr", "backbone.name=resnet18", "backbone.name"),
         ("m-simclr", "augmentations.0.num_crops=1", "augmentations"),
-        ("m-mae", "devices=1", "devices"),
+        ("m-mae", "devices=0", "devices"),  # a count must be >= 1 (devices=1 means [0])
         ("m-mae", "method_kwargs.mask_ratio=1.0", "method_kwargs.mask_ratio"),
     ],
 )
