@@ -121,11 +121,15 @@ def test_edited_main_pretrain_stops_solo_ext_methods_with_one_message(digits_dir
 
 
 @needs_scripts
-def test_edited_main_pretrain_still_runs_builtin_methods_its_own_way(digits_dir, tmp_path):
-    """solo-learn's own mae through the edited script: not ours to stop, and its own assert still applies."""
-    edited = tmp_path / "main_pretrain.py"
-    edited.write_text(MAIN_PRETRAIN.read_text().replace("seed_everything(cfg.seed)", "seed_everything(cfg.seed)  # edited", 1))
-    result = main_pretrain(edited, "mae", digits_dir, tmp_path, "data.val_path=null", "knn_eval.enabled=false", "devices='1'")
+@pytest.mark.parametrize("script", ["known", "edited"])
+def test_builtin_methods_run_solo_learns_own_way(script, digits_dir, tmp_path):
+    """solo-learn's own mae, through the known script (our wrapper hands it to solo-learn's parse_cfg) and
+    through an edited one (not ours to stop): solo-learn's pipeline, Checkpointer and CPU quirks apply."""
+    path = MAIN_PRETRAIN
+    if script == "edited":
+        path = tmp_path / "main_pretrain.py"
+        path.write_text(MAIN_PRETRAIN.read_text().replace("seed_everything(cfg.seed)", "seed_everything(cfg.seed)  # edited", 1))
+    result = main_pretrain(path, "mae", digits_dir, tmp_path, "data.val_path=null", "knn_eval.enabled=false", "devices='1'")
     assert result.returncode == 0, result.stderr[-3000:]
     # solo-learn's own Checkpointer names the folder after Lightning's logger version, not a solo-ext run id
     (ckpt,) = (tmp_path / "trained_models" / "mae").glob("*/*.ckpt")
