@@ -22,19 +22,10 @@ import shlex
 import sys
 from pathlib import Path
 
+from solo_ext.config.zoo import zoo_path
 from solo_ext.host import SoloLearnMissingError, require_solo_learn
 
 HYDRA_COMMANDS = ("pretrain", "linear")
-
-
-def zoo_path() -> Path:
-    """The installed zoo (package data `solo_ext.zoo`), or zoo_configs/ of the source checkout in use."""
-    checkout = Path(__file__).resolve().parents[1] / "zoo_configs"
-    if checkout.is_dir():
-        return checkout
-    from importlib.resources import files
-
-    return Path(str(files("solo_ext.zoo")))
 
 
 def _absolute_config_path(argv):
@@ -148,10 +139,10 @@ def _data(argv) -> None:
     fmnist.add_argument("--val-per-class", type=int, default=None, help="a seeded subset of N val images per class")
     fmnist.add_argument("--overwrite", action="store_true", help="replace what this command wrote to a non-empty --out")
     args = parser.parse_args(argv)
-    from solo_ext.tools.cub200 import prepare_cub200
-    from solo_ext.tools.digits import OutputNotEmptyError, export_digits
-    from solo_ext.tools.fashion_mnist import DEFAULT_SRC, prepare_fashion_mnist
-    from solo_ext.tools.tiny_imagenet import prepare_tiny_imagenet
+    from solo_ext.data.cub200 import prepare_cub200
+    from solo_ext.data.digits import OutputNotEmptyError, export_digits
+    from solo_ext.data.fashion_mnist import DEFAULT_SRC, prepare_fashion_mnist
+    from solo_ext.data.tiny_imagenet import prepare_tiny_imagenet
 
     try:
         if args.dataset == "digits":
@@ -187,7 +178,7 @@ def main(argv=None) -> None:
         except (ValueError, FileNotFoundError) as err:
             sys.exit(f"solo-ext fidelity: {err}")
     if command == "table":
-        from solo_ext.tools.tables import main as table_main
+        from solo_ext.reporting.tables import main as table_main
 
         try:
             table_main(rest)
@@ -198,8 +189,8 @@ def main(argv=None) -> None:
     from solo_ext.config import ConfigError
 
     if command in ("colormae", "critic"):
-        from solo_ext.tools.colormae import main as colormae_main
-        from solo_ext.tools.critic import main as critic_main
+        from solo_ext.launch.colormae_patterns import main as colormae_main
+        from solo_ext.launch.critic import main as critic_main
 
         try:
             return {"colormae": colormae_main, "critic": critic_main}[command](rest)

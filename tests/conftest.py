@@ -8,7 +8,7 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def digits_dir(tmp_path_factory):
     """The real embedded digits exported once per session as train/ and val/ ImageFolders."""
-    from solo_ext.tools.digits import export_digits
+    from solo_ext.data.digits import export_digits
 
     out = tmp_path_factory.mktemp("digits")
     export_digits(out)

@@ -2,7 +2,7 @@
 
 Per-key checks (unknown keys, types, ranges, choices, required keys) come from the tables in
 ``solo_ext.config.method_kwargs``; these are the others. ``docs/config-checks.md`` is generated from both
-(``python -m solo_ext.tools.config_docs``) and every rule has a test named ``test_rule_<id>``.
+(``python -m dev.config_docs``) and every rule has a test named ``test_rule_<id>``.
 """
 
 from typing import NamedTuple, Tuple

@@ -14,7 +14,7 @@ Writes into the folder OUT:
 - ``attention.png``: the last block's [CLS] → patch attention, per head.
 
 Images are evaluated as the checkpoint was pretrained: shorter side to the pretraining crop size, centre
-crop, the pretraining mean/std. The math lives in ``solo_ext.tools.analysis``; this module is the glue.
+crop, the pretraining mean/std. The math lives in ``solo_ext.analysis``; this module is the glue.
 """
 
 import argparse
@@ -34,7 +34,7 @@ from solo_ext.config import ConfigError
 from solo_ext.launch.checkpoints import TrainedRun, find_trained_run, load_state_dict
 from solo_ext.launch.data import eval_transform
 from solo_ext.masking import mask_from_scores
-from solo_ext.tools import analysis
+from solo_ext import analysis
 
 __all__ = ["FIGURES", "main", "parser"]
 

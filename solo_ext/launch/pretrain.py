@@ -28,7 +28,7 @@ from solo_ext.config import ConfigError
 from solo_ext.launch.common import build_trainer, check_devices, resume_point
 from solo_ext.launch.data import custom_val_loader
 from solo_ext.methods import accepts_large_crops
-from solo_ext.tools.frame_pairs import FramePairDataset
+from solo_ext.data.frame_pairs import FramePairDataset
 
 __all__ = ["pretrain", "build_model"]
 

@@ -6,7 +6,7 @@ ImageFolders are taken at the pretraining crop size and mean/std (``extract``). 
 
 - kNN top-1: solo-learn's weighted kNN, k = 10, Euclidean distance (MAGMA's protocol);
 - linear top-1: logistic regression on the standardised train features, scored on val
-  (``solo_ext.tools.analysis.linear_probe_accuracy``).
+  (``solo_ext.analysis.linear_probe_accuracy``).
 
 Both in %. The study calls ``evaluate_checkpoint`` in its own process (one import of solo-learn
 for all runs); the same evaluation as a command::
@@ -74,7 +74,7 @@ def evaluate_checkpoint(
     from solo_ext.launch.checkpoints import find_trained_run
     from solo_ext.launch.data import eval_transform
     from solo_ext.launch.evaluate import extract, load_backbone
-    from solo_ext.tools.analysis import linear_probe_accuracy
+    from solo_ext.analysis import linear_probe_accuracy
 
     preload()
     start = time.perf_counter()

@@ -422,7 +422,7 @@ def make_plan(
     zoo: Optional[Path] = None,
 ) -> Plan:
     """The main runs: each pair's method and baseline on its datasets and seeds, each once."""
-    from solo_ext.cli import zoo_path
+    from solo_ext.config.zoo import zoo_path
 
     out = Path(out).resolve()
     plan = Plan(

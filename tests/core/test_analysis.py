@@ -10,8 +10,8 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import davies_bouldin_score
 
 from solo_ext.losses import patchify
-from solo_ext.tools import analysis
-from solo_ext.tools.analysis import (
+from solo_ext import analysis
+from solo_ext.analysis import (
     attention_weights,
     capture_queries_keys,
     cls_attention_maps,
@@ -172,7 +172,7 @@ def test_linear_probe_separates_separable_classes():
 
 def test_missing_optional_dependency_says_how_to_install():
     with pytest.raises(ImportError, match=r"pip install 'solo-ext\[analysis\]'"):
-        analysis._require("a_module_that_is_not_installed")
+        analysis.metrics._require("a_module_that_is_not_installed")
 
 
 def _png_size(path):
@@ -206,7 +206,7 @@ def test_imports_neither_solo_learn_nor_lightning_and_plots_lazily():
     code = textwrap.dedent(
         """
         import sys
-        import solo_ext.tools.analysis
+        import solo_ext.analysis
         heavy = ("solo", "lightning", "matplotlib", "pacmap", "sklearn")
         print(sorted({m.split(".")[0] for m in sys.modules if m.split(".")[0] in heavy}))
         """

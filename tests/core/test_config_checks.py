@@ -20,7 +20,7 @@ from solo_ext.config import (
     ViCMAESettings,
     check_method_kwargs,
 )
-from solo_ext.tools.config_docs import render
+from dev.config_docs import render
 
 HOST_VALID = {
     "MAE": {"decoder_embed_dim": 8, "decoder_depth": 1, "decoder_num_heads": 2},
@@ -187,7 +187,7 @@ def test_rule_vicmae_learnable_temperature():
 def test_rule_video_source(tmp_path):
     from torchvision import transforms
 
-    from solo_ext.tools.frame_pairs import FramePairDataset
+    from solo_ext.data.frame_pairs import FramePairDataset
 
     views = [transforms.ToTensor()] * 2
     with pytest.raises(FileNotFoundError, match="data.train_path: .* is not a folder of clips"):
@@ -205,4 +205,4 @@ def test_every_rule_has_a_test_and_the_docs_are_current():
     untested = [rule.id for rule in RULES if not re.search(rf"def test_rule_{rule.id}\(", sources)]
     assert not untested, f"rules without a test_rule_<id>: {untested}"
     docs = Path(__file__).resolve().parents[2] / "docs" / "config-checks.md"
-    assert docs.read_text() == render(), "docs/config-checks.md is stale: run python -m solo_ext.tools.config_docs"
+    assert docs.read_text() == render(), "docs/config-checks.md is stale: run python -m dev.config_docs"

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from solo_ext.losses import load_critic_features
-from solo_ext.tools.critic import train_critic
+from solo_ext.launch.critic import train_critic
 
 
 def test_trains_writes_top1_and_loads_as_a_critic(digits_dir, tmp_path):

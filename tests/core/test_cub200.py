@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from solo_ext.tools.cub200 import SourceArchiveError, prepare_cub200
+from solo_ext.data.cub200 import SourceArchiveError, prepare_cub200
 
 CLASSES = ["001.Black_footed_Albatross", "002.Laysan_Albatross", "003.Sooty_Albatross"]
 

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from solo_ext.tools.digits import OutputNotEmptyError, export_digits
+from solo_ext.data.digits import OutputNotEmptyError, export_digits
 
 
 def test_split_counts_and_labels(digits_dir):

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from solo_ext.cli import main
-from solo_ext.tools.fashion_mnist import CLASS_FOLDERS, per_class_subset, prepare_fashion_mnist, read_idx
+from solo_ext.data.fashion_mnist import CLASS_FOLDERS, per_class_subset, prepare_fashion_mnist, read_idx
 
 TRAIN_PER_CLASS, VAL_PER_CLASS = 6, 3
 
@@ -183,7 +183,7 @@ def test_cli_writes_and_reports(source, tmp_path, capsys):
 
 
 def test_imports_neither_solo_learn_nor_lightning():
-    code = ("import sys, solo_ext.tools.fashion_mnist; "
+    code = ("import sys, solo_ext.data.fashion_mnist; "
             "assert not any(m.split('.')[0] in ('solo', 'lightning', 'torch') for m in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -4,7 +4,7 @@ import torch
 from PIL import Image
 from torchvision import transforms
 
-from solo_ext.tools.frame_pairs import FramePairDataset, video_frame_count
+from solo_ext.data.frame_pairs import FramePairDataset, video_frame_count
 
 TO_TENSOR = [transforms.ToTensor(), transforms.ToTensor()]
 

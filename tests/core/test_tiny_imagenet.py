@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from solo_ext.tools.tiny_imagenet import SourceFolderError, fraction_subsets, prepare_tiny_imagenet
+from solo_ext.data.tiny_imagenet import SourceFolderError, fraction_subsets, prepare_tiny_imagenet
 
 WNIDS = ["n01443537", "n01629819", "n01641577"]
 

@@ -3,14 +3,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from solo_ext.tools.zoo import DATASETS, generate
+from dev.zoo import DATASETS, generate
 
 ZOO = Path(__file__).resolve().parents[2] / "zoo_configs"
 
 
 def test_committed_zoo_matches_the_tables():
     for relative, text in generate().items():
-        assert (ZOO / relative).read_text() == text, f"{relative} is stale: run python -m solo_ext.tools.zoo"
+        assert (ZOO / relative).read_text() == text, f"{relative} is stale: run python -m dev.zoo"
 
 
 # (baseline, variant): the dotted keys the variant may change besides its name: what its paper adds

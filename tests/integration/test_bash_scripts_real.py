@@ -142,7 +142,7 @@ def test_colormae_ablations(digits_dir):
 def test_smae_sweep(digits_dir):
     """SMAE alpha=1 with block masking on digits, with a critic trained here for 2 steps. Not run: MAE-Lite
     and the other alpha/masking pairs."""
-    from solo_ext.tools.critic import train_critic
+    from solo_ext.launch.critic import train_critic
 
     with_digits(digits_dir)
     train_critic(digits_dir, Path("critics/digits-squeezenet1_1.pt"), size=64, mean=[0.3094] * 3,

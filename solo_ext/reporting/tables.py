@@ -2,11 +2,11 @@
 
     solo-ext table RUN_DIR [RUN_DIR ...] [--paper NAME] [--out PREFIX] [--overwrite]
 
-Reads every results file below the RUN_DIRs (``solo_ext.tools.results``: written by `solo-ext linear`, and by
+Reads every results file below the RUN_DIRs (``solo_ext.reporting.results``: written by `solo-ext linear`, and by
 `solo-ext knn --out FILE`), writes PREFIX.md and PREFIX.csv (default PREFIX: ``table``, or the paper table's
 name) and prints the Markdown. Without ``--paper``: one row per pretraining run group, one column per evaluation
 dataset × evaluation, top-1 in the Markdown (top-1 and top-5 in the CSV). With ``--paper NAME`` (names in
-``solo_ext.tools.paper_tables.PAPER_TABLES``): the paper's rows and columns, each cell ``ours / paper / Δ``.
+``solo_ext.reporting.paper_tables.PAPER_TABLES``): the paper's rows and columns, each cell ``ours / paper / Δ``.
 
 What is read from a record (its "facts", the keys the paper tables' conditions use):
 - ``eval``: ``linear`` | ``finetune`` | ``knn k=K DISTANCE`` (`` T=…`` added for cosine). A knn file gives one
@@ -63,8 +63,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from solo_ext.tools.paper_tables import PAPER_TABLES, Cell, PaperTable
-from solo_ext.tools.results import find_results
+from solo_ext.reporting.paper_tables import PAPER_TABLES, Cell, PaperTable
+from solo_ext.reporting.results import find_results
 
 __all__ = ["CSV_FIELDS", "Entry", "Report", "build_parser", "build_report", "dataset_key", "load_entries", "main",
            "pretrain_facts", "render_csv", "render_markdown"]

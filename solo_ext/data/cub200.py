@@ -17,7 +17,7 @@ from typing import Dict, Iterator, Tuple
 
 from PIL import Image
 
-from solo_ext.tools.folders import channel_mean_std, claim_output
+from solo_ext.data.folders import channel_mean_std, claim_output
 
 __all__ = ["prepare_cub200", "SourceArchiveError"]
 

@@ -24,7 +24,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 from PIL import Image
 
-from solo_ext.tools.folders import claim_output
+from solo_ext.data.folders import claim_output
 
 __all__ = ["prepare_fashion_mnist", "read_idx", "per_class_subset", "CLASS_FOLDERS", "DEFAULT_SRC", "SUBSET_SEED"]
 

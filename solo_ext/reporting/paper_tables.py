@@ -2,7 +2,7 @@
 
 Each table is a grid of rows × columns; every cell holds the paper's number exactly as printed in the specs
 (as printed in the paper cited beside each table) and the conditions a results record must meet
-to fill it. A condition is a ``{fact: value}`` mapping over the facts ``solo_ext.tools.tables`` reads from a
+to fill it. A condition is a ``{fact: value}`` mapping over the facts ``solo_ext.reporting.tables`` reads from a
 record (its docstring lists them); a cell lists alternatives, and a record fills the cell when it meets every
 key of one of them. Rows without conditions are the paper's reference rows that solo-ext does not produce
 (supervised, DINO, MAE+SimSiam, ...): shown with the paper's number only.

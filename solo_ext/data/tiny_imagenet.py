@@ -16,7 +16,7 @@ from typing import Dict, Iterable, List
 
 import numpy as np
 
-from solo_ext.tools.folders import channel_mean_std, claim_output
+from solo_ext.data.folders import channel_mean_std, claim_output
 
 __all__ = ["prepare_tiny_imagenet", "fraction_subsets", "SourceFolderError"]
 

@@ -1,0 +1,1 @@
+"""Developer-time generators (zoo yaml files, docs/config-checks.md); not part of the installed package."""

@@ -1,1 +1,0 @@
-"""Data preparation and other tools (no solo-learn import)."""
