@@ -17,7 +17,6 @@ from typing import Dict, Iterable
 import torch
 from torch import nn
 
-from solo_ext.config import ConfigError
 
 __all__ = ["BlockFeatureCapture", "resolve_layer", "transformer_blocks"]
 
@@ -32,10 +31,10 @@ def transformer_blocks(backbone: nn.Module) -> nn.Sequential:
     return blocks
 
 
-def resolve_layer(layer: int, depth: int, key: str) -> int:
+def resolve_layer(layer: int, depth: int) -> int:
     """Maps a python-style block index (negative counts from the end) to 0..depth-1."""
     if isinstance(layer, bool) or not isinstance(layer, int) or not -depth <= layer < depth:
-        raise ConfigError(f"{key}: {layer!r} is not a block of this backbone; allowed: integers in [{-depth}, {depth - 1}]")
+        raise ValueError(f"{layer!r} is not a block of this backbone; allowed: integers in [{-depth}, {depth - 1}]")
     return layer % depth
 
 

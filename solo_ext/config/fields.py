@@ -9,16 +9,34 @@ Usage::
     parse_fields({"mask_ratio": 0.5}, [MASK_RATIO], "method_kwargs")   # {"mask_ratio": 0.5}
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-__all__ = ["REQUIRED", "ConfigError", "Field", "check_known_keys", "parse_fields", "to_plain"]
+__all__ = ["REQUIRED", "ConfigError", "Field", "check_known_keys", "config_key", "parse_fields", "to_plain"]
 
 
 class ConfigError(ValueError):
     """A config value that solo-ext cannot run with."""
+
+
+@contextmanager
+def config_key(key: str, hint: str = ""):
+    """Turns the core's ValueError about its own parameter into a ConfigError naming the config key (or CLI
+    flag) the value came from, with an optional hint of what to do::
+
+        with config_key("method_kwargs.colormae.patterns"):
+            bank = load_patterns(path)   # ValueError: pattern file 'x.npz' does not exist
+        # ConfigError: method_kwargs.colormae.patterns: pattern file 'x.npz' does not exist
+    """
+    try:
+        yield
+    except ConfigError:
+        raise
+    except ValueError as err:
+        raise ConfigError(f"{key}: {err}" + (f"; {hint}" if hint else "")) from None
 
 
 class _Required:

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 from solo_ext.config.fields import REQUIRED, ConfigError, Field, check_known_keys, parse_fields
+from solo_ext.masking.colored_noise import COLORS
+from solo_ext.masking.colored_noise import MODES as COLOR_MODES
 
 __all__ = ["MAE_FIELDS", "METHOD_KWARGS", "MethodKwargs", "ColorMAESettings", "MagmaSettings", "SMAESettings",
            "ViCMAESettings", "check_method_kwargs"]
@@ -142,8 +144,6 @@ def _existing_file(path: str, key: str, hint: str) -> None:
         raise ConfigError(f"{key}: {path!r} is not an existing file; {hint}")
 
 
-COLORS = ("red", "blue", "green", "purple")
-COLOR_MODES = ("per_sample", "official")
 
 
 def _schedule_entry(entry: Any, key: str) -> Tuple[int, Optional[str], Optional[str]]:

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from solo_ext.config import config_key
 from solo_ext.masking import ColoredNoiseMasker, generate_patterns, load_patterns, mask_from_scores, save_patterns
 from solo_ext.masking.colored_noise import COLORS
 
@@ -56,15 +57,20 @@ def main(argv) -> None:
     show.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
 
-    if args.command == "patterns":
-        start = time.perf_counter()
-        bank = generate_patterns(args.color, args.num, args.size, args.seed)
-        path = save_patterns(args.out, bank, overwrite=args.overwrite)
-        print(f"wrote {args.num} {args.color} patterns of {args.size}² to {path} in {time.perf_counter() - start:.1f} s")
-        return
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise FileExistsError(f"--out: {out} exists; pass --overwrite to replace it")
-    bank = load_patterns(args.patterns, min_size=args.grid, key="--patterns")
+    if args.command == "patterns":
+        start = time.perf_counter()
+        with config_key("--out"):
+            if out.suffix != ".npz":
+                raise ValueError(f"{str(out)!r} is not allowed; expected a .npz file name")
+        with config_key("--color/--num/--size"):
+            bank = generate_patterns(args.color, args.num, args.size, args.seed)
+        path = save_patterns(out, bank, overwrite=args.overwrite)
+        print(f"wrote {args.num} {args.color} patterns of {args.size}² to {path} in {time.perf_counter() - start:.1f} s")
+        return
+    with config_key("--patterns"):
+        bank = load_patterns(args.patterns, min_size=args.grid)
     preview_image(bank, args.grid, args.mask_ratio, args.count).save(out)
     print(f"wrote {out}")

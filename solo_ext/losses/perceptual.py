@@ -18,7 +18,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from solo_ext.config import ConfigError
 
 __all__ = ["CRITIC_ARCH", "PerceptualLoss", "build_critic", "save_critic", "load_critic_features"]
 
@@ -41,24 +40,24 @@ def save_critic(path, critic: nn.Module, num_classes: int, top1: float, **meta) 
     return path
 
 
-def load_critic_features(path, key: str = "method_kwargs.smae.critic") -> nn.Module:
-    """The frozen ``features[:5]`` of a critic checkpoint written by ``save_critic``; clear errors otherwise."""
+def load_critic_features(path) -> nn.Module:
+    """The frozen ``features[:5]`` of a critic checkpoint written by ``save_critic``; ValueError naming the
+    file otherwise."""
     path = Path(str(path))
     if not path.is_file():
-        raise ConfigError(f"{key}: critic file {str(path)!r} does not exist; train one with `solo-ext critic train`")
+        raise ValueError(f"critic file {str(path)!r} does not exist")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # unreadable, truncated, or not a torch file
-        raise ConfigError(f"{key}: critic file {path} cannot be read ({type(err).__name__}: {err})") from None
+        raise ValueError(f"critic file {path} cannot be read ({type(err).__name__}: {err})") from None
     if not isinstance(checkpoint, dict) or checkpoint.get("arch") != CRITIC_ARCH or "state_dict" not in checkpoint:
         found = checkpoint.get("arch") if isinstance(checkpoint, dict) else type(checkpoint).__name__
-        raise ConfigError(f"{key}: {path} is not a {CRITIC_ARCH} critic checkpoint (found {found!r}); "
-                          "write one with `solo-ext critic train`")
+        raise ValueError(f"{path} is not a {CRITIC_ARCH} critic checkpoint (found {found!r})")
     critic = build_critic(int(checkpoint["num_classes"]))
     try:
         critic.load_state_dict(checkpoint["state_dict"])
     except RuntimeError as err:
-        raise ConfigError(f"{key}: {path} does not fit {CRITIC_ARCH} ({str(err).splitlines()[0]})") from None
+        raise ValueError(f"{path} does not fit {CRITIC_ARCH} ({str(err).splitlines()[0]})") from None
     return critic.features[:CRITIC_FEATURES]
 
 

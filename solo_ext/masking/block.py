@@ -18,7 +18,6 @@ from typing import Optional
 import numpy as np
 import torch
 
-from solo_ext.config import ConfigError
 
 __all__ = ["block_mask", "block_mask_bank", "block_mask_scores"]
 
@@ -51,10 +50,10 @@ def block_mask(grid: int, ratio: float, rng: np.random.Generator, min_area: int 
 def block_mask_bank(num: int, grid: int, ratio: float = 0.5, seed: int = 0, min_area: int = 16) -> torch.Tensor:
     """``num`` block masks, bool [num, grid, grid]; precomputed once, as the reference code does."""
     if not 0.0 < ratio < 1.0:
-        raise ConfigError(f"method_kwargs.mask_ratio: {ratio!r} is not allowed; expected a number in (0, 1)")
+        raise ValueError(f"mask ratio {ratio!r} is not allowed; expected a number in (0, 1)")
     if min_area > grid * grid - int(grid * grid * (1 - ratio)):
-        raise ConfigError(f"method_kwargs.smae.masking: 'block' needs blocks of >= {min_area} patches, which do not fit "
-                          f"the {grid}x{grid} patch grid at mask_ratio {ratio}; allowed: random, or a finer grid / higher ratio")
+        raise ValueError(f"blocks of >= {min_area} patches do not fit the {grid}x{grid} patch grid at mask "
+                         f"ratio {ratio}; a finer grid or a higher ratio would")
     rng = np.random.default_rng(seed)
     return torch.from_numpy(np.stack([block_mask(grid, ratio, rng, min_area) for _ in range(num)]))
 

@@ -27,13 +27,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from solo_ext.config import ColorMAESettings, ConfigError
-
 __all__ = ["COLORS", "MODES", "generate_patterns", "save_patterns", "load_patterns", "radial_power_spectrum",
            "ColoredNoiseMasker"]
 
-COLORS = ColorMAESettings.COLORS
-MODES = ColorMAESettings.MODES
+COLORS = ("red", "blue", "green", "purple")  # the paper's noise colours
+MODES = ("per_sample", "official")  # how a batch draws its patterns (see ColoredNoiseMasker)
 _CHUNK = 256  # patterns filtered at once: bounds the FFT's working memory
 
 
@@ -64,9 +62,9 @@ def generate_patterns(color: str, num: int, size: int = 256, seed: int = 0, dtyp
     """A bank of ``num`` standardised ``size``×``size`` noise patterns of one colour, [P, S, S] of ``dtype``
     (float16 halves the bank; it is filled chunk by chunk, so no float32 copy of the whole bank is made)."""
     if color not in COLORS:
-        raise ConfigError(f"color: {color!r} is unknown; allowed: {list(COLORS)}")
+        raise ValueError(f"colour {color!r} is unknown; allowed: {list(COLORS)}")
     if num < 1 or size < 8:
-        raise ConfigError(f"num/size: {num}/{size} is not allowed; expected num >= 1 and size >= 8")
+        raise ValueError(f"num={num}, size={size} is not allowed; expected num >= 1 and size >= 8")
     rng = np.random.default_rng(seed)
     bank = np.empty((num, size, size), dtype=dtype)
     for start in range(0, num, _CHUNK):
@@ -79,33 +77,34 @@ def save_patterns(path, bank: np.ndarray, overwrite: bool = False) -> Path:
     """Writes the official format: the bank as the first (only) array of an .npz."""
     path = Path(path)
     if path.suffix != ".npz":
-        raise ConfigError(f"--out: {str(path)!r} is not allowed; expected a .npz file name")
+        raise ValueError(f"{str(path)!r} is not allowed; expected a .npz file name")
     if path.exists() and not overwrite:
-        raise FileExistsError(f"--out: {path} exists; pass --overwrite to replace it")
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, patterns=bank)
     return path
 
 
-def load_patterns(path, min_size: int = 1, key: str = "method_kwargs.colormae.patterns") -> np.ndarray:
-    """Loads a bank (ours or the official files): the first array of an .npz, float [P, S, S], finite."""
+def load_patterns(path, min_size: int = 1) -> np.ndarray:
+    """Loads a bank (ours or the official files): the first array of an .npz, float [P, S, S], finite;
+    ValueError naming the file otherwise."""
     path = Path(str(path))
     if not path.is_file():
-        raise ConfigError(f"{key}: pattern file {str(path)!r} does not exist")
+        raise ValueError(f"pattern file {str(path)!r} does not exist")
     try:
         with np.load(path) as archive:
             if not archive.files:
-                raise ConfigError(f"{key}: pattern file {path} holds no array")
+                raise ValueError(f"pattern file {path} holds no array")
             bank = archive[archive.files[0]]
     except (ValueError, OSError) as err:
-        raise ConfigError(f"{key}: pattern file {path} is not a readable .npz ({err})") from None
+        raise ValueError(f"pattern file {path} is not a readable .npz ({err})") from None
     if bank.ndim != 3 or bank.shape[1] != bank.shape[2] or not np.issubdtype(bank.dtype, np.floating):
-        raise ConfigError(f"{key}: pattern file {path} holds {bank.dtype} {bank.shape}; expected float [P, S, S]")
+        raise ValueError(f"pattern file {path} holds {bank.dtype} {bank.shape}; expected float [P, S, S]")
     if bank.shape[1] < min_size:
-        raise ConfigError(f"{key}: patterns of {path} are {bank.shape[1]}² but the patch grid is {min_size}²; "
-                          f"allowed: patterns at least as large as the grid")
+        raise ValueError(f"patterns of {path} are {bank.shape[1]}² but the patch grid is {min_size}²; "
+                         "allowed: patterns at least as large as the grid")
     if not np.isfinite(bank).all():
-        raise ConfigError(f"{key}: pattern file {path} contains NaN or infinite values")
+        raise ValueError(f"pattern file {path} contains NaN or infinite values")
     return bank.astype(np.float32, copy=False)
 
 
@@ -136,7 +135,7 @@ class ColoredNoiseMasker(nn.Module):
     def __init__(self, bank: torch.Tensor, mode: str = "per_sample", fp16: bool = False):
         super().__init__()
         if mode not in MODES:
-            raise ConfigError(f"method_kwargs.colormae.mode: {mode!r} is unknown; allowed: {list(MODES)}")
+            raise ValueError(f"mode {mode!r} is unknown; allowed: {list(MODES)}")
         self.mode = mode
         self.bank = bank.to(torch.float16 if fp16 else torch.float32)
         self.last_index: Optional[torch.Tensor] = None  # pattern index of each sample of the last call
@@ -155,7 +154,7 @@ class ColoredNoiseMasker(nn.Module):
         """[B, grid²] float32 scores (higher = kept) from pattern windows."""
         num, size = self.bank.shape[0], self.bank.shape[-1]
         if grid > size:
-            raise ConfigError(f"method_kwargs.colormae: patterns are {size}² but the patch grid is {grid}²")
+            raise ValueError(f"patterns are {size}² but the patch grid is {grid}²")
         device = self.bank.device
         rand = lambda high, n: torch.randint(high, (n,), device=device, generator=generator)  # noqa: E731
         if self.mode == "per_sample":
@@ -163,7 +162,7 @@ class ColoredNoiseMasker(nn.Module):
             flips = rand(2, 2 * batch_size).view(2, batch_size).bool()
         else:
             if batch_size > num:
-                raise ConfigError(f"method_kwargs.colormae.mode: 'official' uses patterns 0..B-1 but B={batch_size} > {num} patterns")
+                raise ValueError(f"mode 'official' uses patterns 0..B-1 but B={batch_size} > {num} patterns")
             index = torch.arange(batch_size, device=device)
             top, left = (rand(size - grid + 1, 1).expand(batch_size) for _ in range(2))
             flips = rand(2, 2).view(2, 1).bool().expand(2, batch_size)

@@ -11,7 +11,6 @@ from typing import NamedTuple
 
 import torch
 
-from solo_ext.config import ConfigError
 
 __all__ = ["MaskIndexes", "mask_from_scores"]
 
@@ -30,7 +29,7 @@ def mask_from_scores(scores: torch.Tensor, mask_ratio: float) -> MaskIndexes:
     if scores.dim() != 2:
         raise ValueError(f"mask scores must be [B, L]; got {tuple(scores.shape)}")
     if not 0.0 < mask_ratio < 1.0:
-        raise ConfigError(f"method_kwargs.mask_ratio: {mask_ratio!r} is not allowed; expected a number in (0, 1)")
+        raise ValueError(f"mask ratio {mask_ratio!r} is not allowed; expected a number in (0, 1)")
     batch, length = scores.shape
     len_keep = int(length * (1 - mask_ratio))
     ids_shuffle = torch.argsort(scores, dim=1, descending=True)  # [B, L]

@@ -10,7 +10,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from solo_ext.config import ColorMAESettings, ConfigError
+from solo_ext.config import ColorMAESettings, ConfigError, config_key
 from solo_ext.masking import ColoredNoiseMasker, generate_patterns, load_patterns
 from solo_ext.methods.base import SoloExtMethod
 from solo_ext.methods.mae_family import MaskedViTMAE
@@ -28,10 +28,12 @@ class ColorMAE(SoloExtMethod, MaskedViTMAE):
         self.colormae = ColorMAESettings.from_method_kwargs(cfg.method_kwargs)
         self.grid: int = int(self.backbone.patch_embed.grid_size[0])
         self._bank_source = self.colormae.source_for_epoch(0)
-        self.masker = ColoredNoiseMasker(self._load_bank(*self._bank_source), self.colormae.mode, self.colormae.fp16)
+        with config_key("method_kwargs.colormae.mode"):
+            self.masker = ColoredNoiseMasker(self._load_bank(*self._bank_source), self.colormae.mode, self.colormae.fp16)
         for _, _, patterns in self.colormae.schedule:  # fail at start-up, not at epoch 200
             if patterns is not None:
-                load_patterns(patterns, min_size=self.grid)
+                with config_key("method_kwargs.colormae.patterns"):
+                    load_patterns(patterns, min_size=self.grid)
         if self.colormae.mode == "official" and self.batch_size > self.masker.bank.shape[0]:
             raise ConfigError(
                 f"method_kwargs.colormae.mode: 'official' draws patterns 0..B-1 but optimizer.batch_size={self.batch_size} "
@@ -46,7 +48,8 @@ class ColorMAE(SoloExtMethod, MaskedViTMAE):
 
     def _load_bank(self, color: str, patterns: Optional[str]) -> torch.Tensor:
         if patterns is not None:
-            bank = load_patterns(patterns, min_size=self.grid)
+            with config_key("method_kwargs.colormae.patterns"):
+                bank = load_patterns(patterns, min_size=self.grid)
         else:
             if self.colormae.pattern_size < self.grid:
                 raise ConfigError(

@@ -13,7 +13,7 @@ from solo.methods.simclr import SimCLR
 from solo.methods.vicreg import VICReg
 
 from solo_ext.backbones import BlockFeatureCapture, resolve_layer, transformer_blocks
-from solo_ext.config import ConfigError, MagmaSettings
+from solo_ext.config import ConfigError, MagmaSettings, config_key
 from solo_ext.distributed import gather_with_grad
 from solo_ext.losses import magma_loss, uniformity_loss
 from solo_ext.methods.base import SoloExtMethod
@@ -32,8 +32,10 @@ class MagmaRegularised(SoloExtMethod):
         super().__init__(cfg)
         self.magma = MagmaSettings.from_method_kwargs(cfg.method_kwargs, self.DEFAULTS)
         depth = len(transformer_blocks(self.backbone))
-        target = resolve_layer(self.magma.target_layer, depth, "method_kwargs.magma.target_layer")
-        references = [resolve_layer(k, depth, "method_kwargs.magma.reference_layers") for k in self.magma.reference_layers]
+        with config_key("method_kwargs.magma.target_layer"):
+            target = resolve_layer(self.magma.target_layer, depth)
+        with config_key("method_kwargs.magma.reference_layers"):
+            references = [resolve_layer(k, depth) for k in self.magma.reference_layers]
         # the target is no reference of itself; average over the terms that remain
         self.reference_layers: List[int] = sorted(set(references) - {target})
         if not self.reference_layers:

@@ -12,7 +12,7 @@ from typing import Any, Dict, Optional, Sequence
 import torch
 from solo.methods.base import BaseMethod
 
-from solo_ext.config import SMAESettings
+from solo_ext.config import SMAESettings, config_key
 from solo_ext.losses import PerceptualLoss, load_critic_features, pixel_loss, unpatchify
 from solo_ext.masking import block_mask_bank, block_mask_scores
 from solo_ext.methods.base import SoloExtMethod
@@ -31,14 +31,21 @@ class SMAE(SoloExtMethod, MaskedViTMAE):
         self.smae = SMAESettings.from_method_kwargs(cfg.method_kwargs)
         self.grid: int = int(self.backbone.patch_embed.grid_size[0])
         self.perceptual: Optional[PerceptualLoss] = (
-            PerceptualLoss(load_critic_features(self.smae.critic)) if self.smae.alpha > 0 else None
+            PerceptualLoss(self._critic_features()) if self.smae.alpha > 0 else None
         )
         self.block_masks: Optional[torch.Tensor] = None
         if self.smae.masking == "block":
             # a plain tensor moved with the model (see _apply): no checkpoint entry, no DDP broadcast
-            self.block_masks = block_mask_bank(self.smae.block_bank_size, self.grid, self.mask_ratio, seed=cfg.seed)
+            with config_key("method_kwargs.smae.masking", "allowed: random, or a finer grid / higher mask_ratio"):
+                self.block_masks = block_mask_bank(
+                    self.smae.block_bank_size, self.grid, self.mask_ratio, seed=cfg.seed
+                )
         self.register_buffer("s_pix", torch.zeros(()))
         self.register_buffer("s_perc", torch.zeros(()))
+
+    def _critic_features(self):
+        with config_key("method_kwargs.smae.critic", "train one with `solo-ext critic train`"):
+            return load_critic_features(self.smae.critic)
 
     @classmethod
     def add_and_assert_specific_cfg(cls, cfg):

@@ -59,14 +59,14 @@ def test_critic_features_shape(critic_file):
 
 
 def test_bad_critic_files(tmp_path):
-    with pytest.raises(ConfigError, match="does not exist"):
+    with pytest.raises(ValueError, match="does not exist"):
         load_critic_features(tmp_path / "missing.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a torch file")
-    with pytest.raises(ConfigError, match="cannot be read"):
+    with pytest.raises(ValueError, match="cannot be read"):
         load_critic_features(tmp_path / "junk.pt")
     torch.save({"arch": "resnet18", "state_dict": {}}, tmp_path / "resnet.pt")
-    with pytest.raises(ConfigError, match="not a squeezenet1_1 critic"):
+    with pytest.raises(ValueError, match="not a squeezenet1_1 critic"):
         load_critic_features(tmp_path / "resnet.pt")
     torch.save({"arch": "squeezenet1_1", "num_classes": 10, "state_dict": {"w": torch.zeros(1)}}, tmp_path / "bad.pt")
-    with pytest.raises(ConfigError, match="does not fit"):
+    with pytest.raises(ValueError, match="does not fit"):
         load_critic_features(tmp_path / "bad.pt")
