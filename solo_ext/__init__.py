@@ -1,8 +1,9 @@
 """solo-ext: recent self-supervised methods as a solo-learn plugin.
 
-Layout: ``losses``, ``backbones``, ``schedules``, ``distributed`` are pure torch and import neither
-solo-learn nor Lightning; ``methods`` (solo-learn glue), ``launch`` and ``cli`` need solo-learn;
-``tools`` prepares data.
+Layers, each importing only those below it (docs/architecture.md; tests/core/test_layering.py checks it):
+the core (``losses``, ``masking``, ``backbones``, ``schedules``, ``distributed``: pure torch); ``config``,
+``data``, ``analysis``, ``host`` (no solo-learn); ``methods`` (solo-learn glue); ``launch`` (the commands);
+``reporting`` (results tables, the fidelity study); ``cli``.
 """
 
 from solo_ext.host import SoloLearnMissingError

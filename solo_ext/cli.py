@@ -51,6 +51,7 @@ def _run_hydra(command: str, argv) -> None:
         from solo_ext.launch.pretrain import pretrain as task
     else:
         from solo_ext.launch.evaluate import linear as task
+    from solo_ext.launch.runs import exit_interrupted, report_validation
 
     relaunch = [sys.argv[0], command, *_absolute_config_path(argv)]
 
@@ -71,32 +72,6 @@ def _run_hydra(command: str, argv) -> None:
 
     sys.argv = [f"solo-ext {command}", *_absolute_config_path(argv)]
     main()
-
-
-def report_validation(trainer) -> None:
-    """The last validation metrics, one line (rank 0)."""
-    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val_")}
-    if metrics and trainer.is_global_zero:
-        print("final validation: " + ", ".join(f"{k}={v:.2f}" for k, v in sorted(metrics.items())))
-
-
-def exit_interrupted(command: str, trainer, argv, program: str = "") -> None:
-    """An interrupted run is no finished run: say so, where its last checkpoint is, how to resume; exit 130."""
-    from solo_ext.launch.runs import RunCheckpointer
-
-    program = program or f"solo-ext {command}"
-    checkpointer = next((c for c in getattr(trainer, "callbacks", []) if isinstance(c, RunCheckpointer)), None)
-    last = getattr(checkpointer, "last_ckpt", None)
-    lines = [f"{program}: interrupted before the end of training."]
-    if last is not None:
-        again = shlex.join(arg for arg in argv if "resume_from_checkpoint=" not in arg)
-        lines += [f"  last checkpoint: {last}",
-                  f"  resume with: {program} {again} +resume_from_checkpoint='{last}'",
-                  "  (or add auto_resume.enabled=true to the same command)"]
-    else:
-        lines.append("  no checkpoint was written (checkpoints are written at the end of each epoch).")
-    print("\n".join(lines), file=sys.stderr)
-    sys.exit(130)
 
 
 def _zoo(argv) -> None:

@@ -1,1 +1,2 @@
-"""Launchers (need solo-learn): pretraining, linear and kNN evaluation, shared Trainer plumbing."""
+"""The commands behind `solo-ext`: pretraining and linear/kNN evaluation (through solo-learn), run folders
+and checkpoints, analysis figures of a checkpoint, the SMAE critic and ColorMAE pattern banks."""

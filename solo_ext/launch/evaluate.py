@@ -23,7 +23,7 @@ from solo_ext.config import ConfigError, to_plain
 from solo_ext.launch.checkpoints import backbone_state, build_backbone, find_trained_run, load_state_dict
 from solo_ext.launch.common import build_trainer, check_devices, resume_point
 from solo_ext.launch.data import custom_loaders, eval_transform
-from solo_ext.reporting.results import write_results
+from solo_ext.launch.results import write_results
 
 __all__ = ["linear", "knn", "knn_main", "load_backbone"]
 

@@ -12,7 +12,9 @@ import json
 import logging
 import os
 import secrets
+import shlex
 import string
+import sys
 import warnings
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,7 +27,16 @@ from solo.utils.misc import omegaconf_select
 
 from solo_ext.config import ConfigError
 
-__all__ = ["RunFolder", "RunCheckpointer", "claim_run_folder", "checkpoint_problem", "find_resumable", "PARTIAL_SUFFIX"]
+__all__ = [
+    "PARTIAL_SUFFIX",
+    "RunCheckpointer",
+    "RunFolder",
+    "checkpoint_problem",
+    "claim_run_folder",
+    "exit_interrupted",
+    "find_resumable",
+    "report_validation",
+]
 
 RUN_DIR_ENV = "SOLO_EXT_RUN_DIR"  # hands the claimed folder to the DDP ranks Lightning starts as subprocesses
 PARTIAL_SUFFIX = ".partial"
@@ -173,3 +184,27 @@ def resumable_checkpoint(path: str) -> str:
         raise ConfigError(f"resume_from_checkpoint: {path!r} does not load ({problem}); "
                           "pick an earlier checkpoint of the run, or drop the key to start afresh")
     return path
+
+
+def report_validation(trainer) -> None:
+    """The last validation metrics, one line (rank 0)."""
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val_")}
+    if metrics and trainer.is_global_zero:
+        print("final validation: " + ", ".join(f"{k}={v:.2f}" for k, v in sorted(metrics.items())))
+
+
+def exit_interrupted(command: str, trainer, argv, program: str = "") -> None:
+    """An interrupted run is no finished run: say so, where its last checkpoint is, how to resume; exit 130."""
+    program = program or f"solo-ext {command}"
+    checkpointer = next((c for c in getattr(trainer, "callbacks", []) if isinstance(c, RunCheckpointer)), None)
+    last = getattr(checkpointer, "last_ckpt", None)
+    lines = [f"{program}: interrupted before the end of training."]
+    if last is not None:
+        again = shlex.join(arg for arg in argv if "resume_from_checkpoint=" not in arg)
+        lines += [f"  last checkpoint: {last}",
+                  f"  resume with: {program} {again} +resume_from_checkpoint='{last}'",
+                  "  (or add auto_resume.enabled=true to the same command)"]
+    else:
+        lines.append("  no checkpoint was written (checkpoints are written at the end of each epoch).")
+    print("\n".join(lines), file=sys.stderr)
+    sys.exit(130)

@@ -58,7 +58,7 @@ def _unsupported_message(path: str, method: str) -> str:
 
 def _train_with_solo_ext(cfg) -> None:
     """Runs ``solo-ext pretrain``'s launcher on ``cfg`` and ends the process as that command would."""
-    from solo_ext.cli import exit_interrupted, report_validation
+    from solo_ext.launch.runs import exit_interrupted, report_validation
     from solo_ext.config import ConfigError
     from solo_ext.launch.pretrain import pretrain
 

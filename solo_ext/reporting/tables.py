@@ -2,7 +2,7 @@
 
     solo-ext table RUN_DIR [RUN_DIR ...] [--paper NAME] [--out PREFIX] [--overwrite]
 
-Reads every results file below the RUN_DIRs (``solo_ext.reporting.results``: written by `solo-ext linear`, and by
+Reads every results file below the RUN_DIRs (``solo_ext.launch.results``: written by `solo-ext linear`, and by
 `solo-ext knn --out FILE`), writes PREFIX.md and PREFIX.csv (default PREFIX: ``table``, or the paper table's
 name) and prints the Markdown. Without ``--paper``: one row per pretraining run group, one column per evaluation
 dataset × evaluation, top-1 in the Markdown (top-1 and top-5 in the CSV). With ``--paper NAME`` (names in
@@ -64,7 +64,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from solo_ext.reporting.paper_tables import PAPER_TABLES, Cell, PaperTable
-from solo_ext.reporting.results import find_results
+from solo_ext.launch.results import find_results
 
 __all__ = ["CSV_FIELDS", "Entry", "Report", "build_parser", "build_report", "dataset_key", "load_entries", "main",
            "pretrain_facts", "render_csv", "render_markdown"]

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from solo_ext.reporting.paper_tables import PAPER_TABLES
-from solo_ext.reporting.results import write_results
+from solo_ext.launch.results import write_results
 from solo_ext.reporting.tables import CSV_FIELDS, dataset_key, main, pretrain_facts
 
 MAGMA = {"start_epoch": 10, "duration": 100, "reference_layers": [10], "target_layer": -1, "rbf_scale": 1.0, "gather": False}

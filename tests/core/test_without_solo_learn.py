@@ -25,7 +25,7 @@ def test_core_imports_and_register_explains():
         """
         import solo_ext, solo_ext.losses, solo_ext.masking, solo_ext.backbones, solo_ext.schedules, solo_ext.config
         import solo_ext.distributed, solo_ext.data.digits, solo_ext.data.tiny_imagenet, solo_ext.data.frame_pairs
-        import solo_ext.reporting.results, solo_ext.reporting.tables, solo_ext.data.cub200, solo_ext.analysis
+        import solo_ext.launch.results, solo_ext.reporting.tables, solo_ext.data.cub200, solo_ext.analysis
         assert not any(m.split(".")[0] in ("solo", "lightning") for m in sys.modules), "the core imports solo or lightning"
         try:
             solo_ext.register()

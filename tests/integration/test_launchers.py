@@ -10,7 +10,7 @@ from solo_ext.cli import zoo_path
 from solo_ext.config import ConfigError
 from solo_ext.launch.evaluate import knn_main, linear
 from solo_ext.launch.pretrain import pretrain
-from solo_ext.reporting.results import read_results
+from solo_ext.launch.results import read_results
 from tests.integration.helpers import SOLO_LEARN_SRC, digits_config
 
 
