@@ -7,7 +7,7 @@ A test keeps the committed file equal to this module's output.
 
 import argparse
 from pathlib import Path
-from typing import Iterable, List
+from typing import List
 
 from solo_ext.config import METHOD_KWARGS, REQUIRED, RULES, Field
 
@@ -37,11 +37,18 @@ def _default(field: Field) -> str:
     return "null" if value is None else f"`{str(value).lower() if isinstance(value, bool) else value}`"
 
 
-def _table(fields: Iterable[Field], prefix: str) -> List[str]:
-    lines = ["| key | allowed | default | meaning |", "|---|---|---|---|"]
-    for field in fields:
-        lines.append(_row(f"`{prefix}{field.name}`", field.allowed(), _default(field), field.doc))
-    return lines
+def _merged_table(variants, prefix: str) -> List[str]:
+    """One row per key; a default that differs between methods is listed per method."""
+    seen = {}
+    for method, fields in variants:
+        for field in fields:
+            seen.setdefault(field.name, (field, set()))[1].add((method, _default(field)))
+    rows = ["| key | allowed | default | meaning |", "|---|---|---|---|"]
+    for name, (field, defaults) in seen.items():
+        distinct = sorted({d for _, d in defaults})
+        default = distinct[0] if len(distinct) == 1 else "; ".join(f"{m}: {d}" for m, d in sorted(defaults))
+        rows.append(_row(f"`{prefix}{name}`", field.allowed(), default, field.doc))
+    return rows
 
 
 def render() -> str:
@@ -53,23 +60,15 @@ def render() -> str:
     hosts, sections = {}, {}
     for method, table in METHOD_KWARGS.items():
         hosts.setdefault(table.host, []).append((method, table.fields))
-        sections.setdefault(table.section, (table.section_fields, []))[1].append(method)
+        if table.section:
+            sections.setdefault(table.section, []).append((method, table.section_fields))
     for host, variants in hosts.items():
         methods = ", ".join(f"`{m}`" for m, _ in variants)
         lines += [f"## `method_kwargs` of {host}-based methods ({methods})", ""]
-        seen = {}
-        for method, fields in variants:
-            for field in fields:
-                seen.setdefault(field.name, (field, set()))[1].add((method, _default(field)))
-        rows = ["| key | allowed | default | meaning |", "|---|---|---|---|"]
-        for name, (field, defaults) in seen.items():
-            distinct = sorted({d for _, d in defaults})
-            default = distinct[0] if len(distinct) == 1 else "; ".join(f"{m}: {d}" for m, d in sorted(defaults))
-            rows.append(_row(f"`method_kwargs.{name}`", field.allowed(), default, field.doc))
-        lines += rows + [""]
-    for section, (fields, methods) in sections.items():
-        lines += [f"## `method_kwargs.{section}` ({', '.join(f'`{m}`' for m in methods)})", ""]
-        lines += _table(fields, f"method_kwargs.{section}.") + [""]
+        lines += _merged_table(variants, "method_kwargs.") + [""]
+    for section, variants in sections.items():
+        lines += [f"## `method_kwargs.{section}` ({', '.join(f'`{m}`' for m, _ in variants)})", ""]
+        lines += _merged_table(variants, f"method_kwargs.{section}.") + [""]
     lines += ["## Checks beyond single keys", "", "| id | methods | key | check | raised at |", "|---|---|---|---|---|"]
     for rule in RULES:
         lines.append(_row(f"`{rule.id}`", rule.methods, f"`{rule.key}`", rule.check, rule.where))

@@ -163,3 +163,41 @@ def parse_fields(node: Optional[Mapping], fields: Sequence[Field], key: str,
             raise ConfigError(f"{key}.{field.name}: missing; expected {field.allowed()}")
         parsed[field.name] = field.check(value, f"{key}.{field.name}")
     return parsed
+
+
+def setting(kind: str, default: Any = REQUIRED, **spec) -> Any:
+    """A dataclass field of a config section that carries its Field (type, range, choices, doc) as
+    metadata: the section's dataclass is the one place its keys and defaults are written::
+
+        @dataclass(frozen=True)
+        class MySection(Section):
+            weight: float = setting("number", 1.0, low=0, doc="lambda")
+    """
+    import dataclasses
+
+    return dataclasses.field(default=default, metadata={"field": Field("", kind, default, **spec)})
+
+
+class Section:
+    """Base of a ``method_kwargs.<section>`` dataclass whose fields are declared with ``setting``."""
+
+    @classmethod
+    def fields(cls, defaults: Optional[Mapping[str, Any]] = None) -> Tuple[Field, ...]:
+        """The section's Fields, named after the dataclass fields; ``defaults`` (a method's own) replace
+        the declared ones."""
+        import dataclasses
+
+        defaults = defaults or {}
+        found = []
+        for f in dataclasses.fields(cls):
+            field = f.metadata.get("field")
+            if field is not None and not f.metadata.get("top_level", False):
+                found.append(dataclasses.replace(field, name=f.name, default=defaults.get(f.name, field.default)))
+        return tuple(found)
+
+    @classmethod
+    def keys(cls) -> Tuple[str, ...]:
+        return tuple(f.name for f in cls.fields())
+
+    def as_dict(self) -> dict:
+        return {key: (list(v) if isinstance(v := getattr(self, key), tuple) else v) for key in self.keys()}

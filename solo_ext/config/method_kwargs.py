@@ -6,15 +6,23 @@ itself only asserts or silently defaults) plus solo-ext's, and the method's own 
 or the backbone are listed in ``solo_ext.config.rules`` and raised where the config enters.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from solo_ext.config.fields import REQUIRED, ConfigError, Field, check_known_keys, parse_fields
+from solo_ext.config.fields import (
+    REQUIRED,
+    ConfigError,
+    Field,
+    Section,
+    check_known_keys,
+    parse_fields,
+    setting,
+)
 from solo_ext.masking.colored_noise import COLORS
 from solo_ext.masking.colored_noise import MODES as COLOR_MODES
 
-__all__ = ["MAE_FIELDS", "METHOD_KWARGS", "MethodKwargs", "ColorMAESettings", "MagmaSettings", "SMAESettings",
+__all__ = ["MAE_FIELDS", "SIMCLR_FIELDS", "VICREG_FIELDS", "MethodKwargs", "ColorMAESettings", "MagmaSettings", "SMAESettings",
            "ViCMAESettings", "check_method_kwargs"]
 
 
@@ -48,24 +56,13 @@ VICREG_FIELDS = (
 )
 
 
-def _uniformity(default: float) -> Field:
-    return _weight("uniformity_weight", default, doc="U-MAE's uniformity term weight (constant from epoch 0)")
-
-
 # ------------------------------------------------------------------ sections (solo-ext's own keys)
-MAGMA_FIELDS = (
-    _weight("weight", 1.0, doc="λ of w(epoch)"),
-    _whole("start_epoch", 10, doc="e_st (0-based epoch)"),
-    _whole("duration", 100, doc="e_dur in epochs"),
-    Field("reference_layers", "int_list", (10,), doc="blocks k building the graph; negative counts from the end"),
-    Field("target_layer", "int", -1, doc="block l that is regularised; negative counts from the end"),
-    Field("rbf_scale", "number", 1.0, low=0, low_open=True, doc="W = exp(-rbf_scale · d / γ)"),
-    Field("gather", "bool", False, doc="graph over the all-gathered global batch under DDP"),
-)
+# Each section is one frozen dataclass whose fields carry their Field (``setting``): the only place a key,
+# its range and its default are written. A method's own defaults (U-MAE's weight 0, say) are in its spec.
 
 
 @dataclass(frozen=True)
-class MagmaSettings:
+class MagmaSettings(Section):
     """``method_kwargs.magma`` of every MAGMA-family method, and ``method_kwargs.uniformity_weight``.
 
     weight/start_epoch/duration: the epoch window schedule w(epoch) (see schedules.WindowedWeight);
@@ -73,41 +70,40 @@ class MagmaSettings:
     rbf_scale: multiplies d/gamma in the kernel; gather: build the graph over the all-gathered global batch.
     """
 
-    weight: float = 1.0
-    start_epoch: int = 10
-    duration: int = 100
-    reference_layers: Tuple[int, ...] = (10,)
-    target_layer: int = -1
-    rbf_scale: float = 1.0
-    gather: bool = False
-    uniformity_weight: float = 0.0
+    weight: float = setting("number", 1.0, low=0, doc="λ of w(epoch)")
+    start_epoch: int = setting("int", 10, low=0, doc="e_st (0-based epoch)")
+    duration: int = setting("int", 100, low=0, doc="e_dur in epochs")
+    reference_layers: Tuple[int, ...] = setting(
+        "int_list", (10,), doc="blocks k building the graph; negative counts from the end"
+    )
+    target_layer: int = setting("int", -1, doc="block l that is regularised; negative counts from the end")
+    rbf_scale: float = setting("number", 1.0, low=0, low_open=True, doc="W = exp(-rbf_scale · d / γ)")
+    gather: bool = setting("bool", False, doc="graph over the all-gathered global batch under DDP")
+    uniformity_weight: float = field(
+        default=0.0,
+        metadata={"top_level": True, "field": Field(
+            "uniformity_weight", "number", 0.0, low=0,
+            doc="U-MAE's uniformity term weight (constant from epoch 0)",
+        )},
+    )
 
-    KEYS = tuple(f.name for f in MAGMA_FIELDS)
+    @classmethod
+    def uniformity_field(cls, default: float) -> Field:
+        """``method_kwargs.uniformity_weight`` (a top-level key) with a method's default."""
+        declared = next(f for f in fields(cls) if f.name == "uniformity_weight").metadata["field"]
+        return replace(declared, default=default)
 
     @classmethod
     def from_method_kwargs(cls, method_kwargs: Mapping, defaults: "MagmaSettings") -> "MagmaSettings":
-        own = {key: getattr(defaults, key) for key in cls.KEYS}
-        parsed = parse_fields(method_kwargs.get("magma", None), MAGMA_FIELDS, "method_kwargs.magma", own)
-        uniformity = _uniformity(defaults.uniformity_weight)
+        own = {key: getattr(defaults, key) for key in cls.keys()}
+        parsed = parse_fields(method_kwargs.get("magma", None), cls.fields(), "method_kwargs.magma", own)
+        uniformity = cls.uniformity_field(defaults.uniformity_weight)
         value = method_kwargs.get("uniformity_weight", defaults.uniformity_weight)
         return cls(**parsed, uniformity_weight=uniformity.check(value, "method_kwargs.uniformity_weight"))
 
-    def as_dict(self) -> dict:
-        return {key: (list(v) if isinstance(v := getattr(self, key), tuple) else v) for key in self.KEYS}
-
-
-SMAE_FIELDS = (
-    Field("alpha", "number", 0.5, low=0, high=1, doc="0: pixel loss only, 1: perceptual only"),
-    Field("pixel_loss", "choice", "all", choices=("all", "masked"), doc="pixel MSE over all patches (SMAE) or masked ones (MAE)"),
-    Field("critic", "str", None, nullable=True, doc="critic checkpoint (solo-ext critic train); needed when alpha > 0"),
-    Field("masking", "choice", "random", choices=("random", "block"), doc="MAE's random masks or block masks"),
-    _whole("block_bank_size", 10000, low=1, doc="block masks precomputed at start-up"),
-    _whole("calibration_batches", 10, low=1, doc="no-grad batches setting s_pix and s_perc"),
-)
-
 
 @dataclass(frozen=True)
-class SMAESettings:
+class SMAESettings(Section):
     """``method_kwargs.smae``: L = (1 − alpha)·s_pix·L_pix + alpha·s_perc·L_perc.
 
     alpha: 0 = pixel loss only (MAE-like), 1 = perceptual only. pixel_loss: over ``all`` patches (SMAE) or
@@ -116,27 +112,29 @@ class SMAESettings:
     calibration_batches: no-grad batches setting s_pix = mean(1/L_pix), s_perc = mean(1/L_perc).
     """
 
-    alpha: float = 0.5
-    pixel_loss: str = "all"
-    critic: Optional[str] = None
-    masking: str = "random"
-    block_bank_size: int = 10000
-    calibration_batches: int = 10
-
-    KEYS = tuple(f.name for f in SMAE_FIELDS)
+    alpha: float = setting("number", 0.5, low=0, high=1, doc="0: pixel loss only, 1: perceptual only")
+    pixel_loss: str = setting(
+        "choice", "all", choices=("all", "masked"),
+        doc="pixel MSE over all patches (SMAE) or masked ones (MAE)",
+    )
+    critic: Optional[str] = setting(
+        "str", None, nullable=True, doc="critic checkpoint (solo-ext critic train); needed when alpha > 0"
+    )
+    masking: str = setting(
+        "choice", "random", choices=("random", "block"), doc="MAE's random masks or block masks"
+    )
+    block_bank_size: int = setting("int", 10000, low=1, doc="block masks precomputed at start-up")
+    calibration_batches: int = setting("int", 10, low=1, doc="no-grad batches setting s_pix and s_perc")
 
     @classmethod
     def from_method_kwargs(cls, method_kwargs: Mapping) -> "SMAESettings":
-        settings = cls(**parse_fields(method_kwargs.get("smae", None), SMAE_FIELDS, "method_kwargs.smae"))
+        settings = cls(**parse_fields(method_kwargs.get("smae", None), cls.fields(), "method_kwargs.smae"))
         if settings.alpha > 0:
             if settings.critic is None:
                 raise ConfigError(f"method_kwargs.smae.critic: null is not allowed with alpha {settings.alpha} > 0; "
                                   "expected the path of a critic checkpoint (solo-ext critic train)")
             _existing_file(settings.critic, "method_kwargs.smae.critic", "train one with `solo-ext critic train`")
         return settings
-
-    def as_dict(self) -> dict:
-        return {key: getattr(self, key) for key in self.KEYS}
 
 
 def _existing_file(path: str, key: str, hint: str) -> None:
@@ -159,20 +157,8 @@ def _schedule_entry(entry: Any, key: str) -> Tuple[int, Optional[str], Optional[
     return start, None, patterns
 
 
-COLORMAE_FIELDS = (
-    Field("patterns", "str", None, nullable=True, doc="an .npz bank (ours or the official files); null: generate one"),
-    Field("color", "choice", "green", choices=COLORS, doc="noise colour of a generated bank"),
-    _whole("num_patterns", 3072, low=1, doc="patterns in a generated bank"),
-    _whole("pattern_size", 256, low=8, doc="side of a generated pattern; >= the patch grid"),
-    _whole("seed", 0, doc="seed of a generated bank"),
-    Field("mode", "choice", "per_sample", choices=COLOR_MODES, doc="per_sample, or the reference code's official sampling"),
-    Field("fp16", "bool", False, doc="store the bank in half precision"),
-    Field("schedule", "list", (), item=_schedule_entry, doc="[{start_epoch, color | patterns}]: switch the bank"),
-)
-
-
 @dataclass(frozen=True)
-class ColorMAESettings:
+class ColorMAESettings(Section):
     """``method_kwargs.colormae``: where the pattern bank comes from and how masks are drawn.
 
     patterns: an .npz bank (ours or the official files); null generates one from color/num_patterns/
@@ -180,22 +166,28 @@ class ColorMAESettings:
     schedule: optional list of {start_epoch, color | patterns} switching the bank from that epoch on.
     """
 
-    patterns: Optional[str] = None
-    color: str = "green"
-    num_patterns: int = 3072
-    pattern_size: int = 256
-    seed: int = 0
-    mode: str = "per_sample"
-    fp16: bool = False
-    schedule: Tuple[Tuple[int, str, Optional[str]], ...] = ()  # (start_epoch, color, patterns)
+    patterns: Optional[str] = setting(
+        "str", None, nullable=True, doc="an .npz bank (ours or the official files); null: generate one"
+    )
+    color: str = setting("choice", "green", choices=COLORS, doc="noise colour of a generated bank")
+    num_patterns: int = setting("int", 3072, low=1, doc="patterns in a generated bank")
+    pattern_size: int = setting("int", 256, low=8, doc="side of a generated pattern; >= the patch grid")
+    seed: int = setting("int", 0, low=0, doc="seed of a generated bank")
+    mode: str = setting(
+        "choice", "per_sample", choices=COLOR_MODES,
+        doc="per_sample, or the reference code's official sampling",
+    )
+    fp16: bool = setting("bool", False, doc="store the bank in half precision")
+    schedule: Tuple[Tuple[int, str, Optional[str]], ...] = setting(  # (start_epoch, color, patterns)
+        "list", (), item=_schedule_entry, doc="[{start_epoch, color | patterns}]: switch the bank"
+    )
 
-    KEYS = tuple(f.name for f in COLORMAE_FIELDS)
     COLORS = COLORS
     MODES = COLOR_MODES
 
     @classmethod
     def from_method_kwargs(cls, method_kwargs: Mapping) -> "ColorMAESettings":
-        parsed = parse_fields(method_kwargs.get("colormae", None), COLORMAE_FIELDS, "method_kwargs.colormae")
+        parsed = parse_fields(method_kwargs.get("colormae", None), cls.fields(), "method_kwargs.colormae")
         if parsed["patterns"] is not None:
             _existing_file(parsed["patterns"], "method_kwargs.colormae.patterns", "write one with `solo-ext colormae patterns`")
         parsed["schedule"] = tuple(sorted((start, color or parsed["color"], patterns) for start, color, patterns in parsed["schedule"]))
@@ -210,28 +202,15 @@ class ColorMAESettings:
         return source
 
     def as_dict(self) -> dict:
-        node = {key: getattr(self, key) for key in self.KEYS if key != "schedule"}
+        node = {key: getattr(self, key) for key in self.keys() if key != "schedule"}
         node["schedule"] = [
             {"start_epoch": s, **({"patterns": p} if p is not None else {"color": c})} for s, c, p in self.schedule
         ]
         return node
 
 
-VICMAE_FIELDS = (
-    Field("loss", "choice", "nt_xent", choices=("nt_xent", "clip"), doc="nt_xent (the official code) or clip (the paper)"),
-    Field("temperature", "number", 0.1, low=0, low_open=True, doc="T; clip: logit scale ln(1/T)"),
-    Field("learnable_temperature", "bool", False, doc="clip only: learn the logit scale"),
-    Field("projector", "choice", "code", choices=("code", "paper"), doc="code: D-4096-4096-128, paper: D-2D-2D-2D"),
-    _whole("proj_hidden_dim", None, low=1, nullable=True, doc="overrides the preset's hidden width"),
-    _whole("proj_output_dim", None, low=1, nullable=True, doc="overrides the preset's output width"),
-    _weight("rec_weight", 0.97, doc="weight of the reconstruction loss"),
-    _weight("con_weight", 0.03, doc="weight of the contrastive loss from con_start_epoch on"),
-    _whole("con_start_epoch", 0, doc="first epoch with the contrastive loss"),
-)
-
-
 @dataclass(frozen=True)
-class ViCMAESettings:
+class ViCMAESettings(Section):
     """``method_kwargs.vicmae``: L = rec_weight·L_rec + w_con(epoch)·L_con, w_con = con_weight from con_start_epoch.
 
     loss: nt_xent (the official code: SimCLR's loss) | clip (the paper: CLIP-style, both directions).
@@ -239,28 +218,31 @@ class ViCMAESettings:
     projector: code (D-4096-4096-128, BN+ReLU) | paper (D-2D-2D-2D); proj_hidden_dim/proj_output_dim override.
     """
 
-    loss: str = "nt_xent"
-    temperature: float = 0.1
-    learnable_temperature: bool = False
-    projector: str = "code"
-    proj_hidden_dim: Optional[int] = None
-    proj_output_dim: Optional[int] = None
-    rec_weight: float = 0.97
-    con_weight: float = 0.03
-    con_start_epoch: int = 0
-
-    KEYS = tuple(f.name for f in VICMAE_FIELDS)
+    loss: str = setting(
+        "choice", "nt_xent", choices=("nt_xent", "clip"), doc="nt_xent (the official code) or clip (the paper)"
+    )
+    temperature: float = setting("number", 0.1, low=0, low_open=True, doc="T; clip: logit scale ln(1/T)")
+    learnable_temperature: bool = setting("bool", False, doc="clip only: learn the logit scale")
+    projector: str = setting(
+        "choice", "code", choices=("code", "paper"), doc="code: D-4096-4096-128, paper: D-2D-2D-2D"
+    )
+    proj_hidden_dim: Optional[int] = setting(
+        "int", None, low=1, nullable=True, doc="overrides the preset's hidden width"
+    )
+    proj_output_dim: Optional[int] = setting(
+        "int", None, low=1, nullable=True, doc="overrides the preset's output width"
+    )
+    rec_weight: float = setting("number", 0.97, low=0, doc="weight of the reconstruction loss")
+    con_weight: float = setting("number", 0.03, low=0, doc="weight of the contrastive loss from con_start_epoch on")
+    con_start_epoch: int = setting("int", 0, low=0, doc="first epoch with the contrastive loss")
 
     @classmethod
     def from_method_kwargs(cls, method_kwargs: Mapping) -> "ViCMAESettings":
-        settings = cls(**parse_fields(method_kwargs.get("vicmae", None), VICMAE_FIELDS, "method_kwargs.vicmae"))
+        settings = cls(**parse_fields(method_kwargs.get("vicmae", None), cls.fields(), "method_kwargs.vicmae"))
         if settings.learnable_temperature and settings.loss != "clip":
             raise ConfigError(f"method_kwargs.vicmae.learnable_temperature: true is not allowed with loss "
                               f"{settings.loss!r}; allowed only with loss: clip")
         return settings
-
-    def as_dict(self) -> dict:
-        return {key: getattr(self, key) for key in self.KEYS}
 
 
 # ------------------------------------------------------------------ the table
@@ -274,21 +256,11 @@ class MethodKwargs:
     section_fields: Tuple[Field, ...] = ()
 
 
-METHOD_KWARGS: Dict[str, MethodKwargs] = {
-    "m_mae": MethodKwargs("MAE", MAE_FIELDS + (_uniformity(0.0),), "magma", MAGMA_FIELDS),
-    "u_mae": MethodKwargs("MAE", MAE_FIELDS + (_uniformity(0.01),), "magma", MAGMA_FIELDS),
-    "mu_mae": MethodKwargs("MAE", MAE_FIELDS + (_uniformity(0.01),), "magma", MAGMA_FIELDS),
-    "m_simclr": MethodKwargs("SimCLR", SIMCLR_FIELDS + (_uniformity(0.0),), "magma", MAGMA_FIELDS),
-    "m_vicreg": MethodKwargs("VICReg", VICREG_FIELDS + (_uniformity(0.0),), "magma", MAGMA_FIELDS),
-    "smae": MethodKwargs("MAE", MAE_FIELDS, "smae", SMAE_FIELDS),
-    "colormae": MethodKwargs("MAE", MAE_FIELDS, "colormae", COLORMAE_FIELDS),
-    "vicmae": MethodKwargs("MAE", MAE_FIELDS, "vicmae", VICMAE_FIELDS),
-}
-
-
 def check_method_kwargs(method: str, method_kwargs: Mapping) -> Dict[str, Any]:
     """Checks the top-level keys of ``method``'s method_kwargs (unknown, type, range, required; the section
     is parsed by its Settings class); returns them with defaults filled in, lists as lists."""
+    from solo_ext.config.specs import METHOD_KWARGS
+
     table = METHOD_KWARGS[method]
     extra = (table.section,) if table.section else ()
     parsed = parse_fields(method_kwargs, table.fields, "method_kwargs", extra_keys=extra)

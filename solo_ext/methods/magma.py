@@ -13,7 +13,7 @@ from solo.methods.simclr import SimCLR
 from solo.methods.vicreg import VICReg
 
 from solo_ext.backbones import BlockFeatureCapture, resolve_layer, transformer_blocks
-from solo_ext.config import ConfigError, MagmaSettings, config_key
+from solo_ext.config import SPECS, ConfigError, MagmaSettings, config_key
 from solo_ext.distributed import gather_with_grad
 from solo_ext.losses import magma_loss, uniformity_loss
 from solo_ext.methods.base import SoloExtMethod
@@ -26,11 +26,10 @@ __all__ = ["MMAE", "UMAE", "MUMAE", "MSimCLR", "MVICReg"]
 class MagmaRegularised(SoloExtMethod):
     """Adds the MAGMA and uniformity terms to a solo-learn method. Place first in the bases."""
 
-    DEFAULTS = MagmaSettings()
 
     def __init__(self, cfg):
         super().__init__(cfg)
-        self.magma = MagmaSettings.from_method_kwargs(cfg.method_kwargs, self.DEFAULTS)
+        self.magma = MagmaSettings.from_method_kwargs(cfg.method_kwargs, self.defaults())
         depth = len(transformer_blocks(self.backbone))
         with config_key("method_kwargs.magma.target_layer"):
             target = resolve_layer(self.magma.target_layer, depth)
@@ -48,11 +47,16 @@ class MagmaRegularised(SoloExtMethod):
         self._first_crop = None
 
     @classmethod
+    def defaults(cls) -> MagmaSettings:
+        """This method's MAGMA settings before the yaml: its spec's (solo_ext.config.specs)."""
+        return SPECS[cls.KWARGS].settings_defaults()
+
+    @classmethod
     def add_and_assert_specific_cfg(cls, cfg):
         vits = [name for name in BaseMethod._BACKBONES if name.startswith("vit")]
         SoloExtMethod.require_backbone(cfg, vits, "MAGMA regularises transformer blocks")
         cfg = super().add_and_assert_specific_cfg(cfg)
-        settings = MagmaSettings.from_method_kwargs(cfg.method_kwargs, cls.DEFAULTS)
+        settings = MagmaSettings.from_method_kwargs(cfg.method_kwargs, cls.defaults())
         cfg.method_kwargs.magma = settings.as_dict()
         cfg.method_kwargs.uniformity_weight = settings.uniformity_weight
         return cfg
@@ -105,21 +109,18 @@ class MMAE(MagmaRegularised, MaskedViTMAE):
     """M-MAE: MAE + w(epoch)·L_magma. With both weights 0 its loss equals solo-learn's MAE."""
 
     KWARGS = "m_mae"
-    DEFAULTS = MagmaSettings(weight=1.0, uniformity_weight=0.0)
 
 
 class UMAE(MagmaRegularised, MaskedViTMAE):
     """U-MAE: MAE + 0.01·L_unif (the MAGMA term is logged, weight 0 unless configured)."""
 
     KWARGS = "u_mae"
-    DEFAULTS = MagmaSettings(weight=0.0, uniformity_weight=0.01)
 
 
 class MUMAE(MagmaRegularised, MaskedViTMAE):
     """MU-MAE: MAE + 0.01·L_unif + w(epoch)·L_magma."""
 
     KWARGS = "mu_mae"
-    DEFAULTS = MagmaSettings(weight=1.0, uniformity_weight=0.01)
 
 
 class MSimCLR(MagmaRegularised, SimCLR):

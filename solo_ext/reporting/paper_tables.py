@@ -11,11 +11,13 @@ key of one of them. Rows without conditions are the paper's reference rows that 
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Tuple
 
+from solo_ext.config.specs import mae_family
+
 __all__ = ["Cell", "Column", "PaperTable", "PAPER_TABLES", "KNN_MAGMA", "MAE_FAMILY"]
 
 # the kNN setting of the MAGMA tables (magma.md, "Evaluation protocol": k = 10, Euclidean)
 KNN_MAGMA = "knn k=10 euclidean"
-MAE_FAMILY = ("mae", "m_mae", "u_mae", "mu_mae", "smae", "colormae", "vicmae")
+MAE_FAMILY = mae_family()
 
 
 @dataclass(frozen=True)

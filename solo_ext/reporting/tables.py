@@ -63,6 +63,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from solo_ext.config.specs import method_order
 from solo_ext.reporting.paper_tables import PAPER_TABLES, Cell, PaperTable
 from solo_ext.launch.results import find_results
 
@@ -82,7 +83,7 @@ DATASET_LABELS = {
     "cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "stl10": "STL-10", "tiny-imagenet": "Tiny-ImageNet",
     "cub200": "CUB-200", "imagenet100": "ImageNet-100", "imagenet": "ImageNet", "digits": "digits",
 }
-_METHOD_ORDER = ("mae", "m_mae", "u_mae", "mu_mae", "simclr", "m_simclr", "vicreg", "m_vicreg", "smae", "colormae", "vicmae")
+_METHOD_ORDER = method_order()
 # pretraining facts always shown in a generic row label; the others only where they tell groups apart
 _HEAD_FACTS = ("method", "backbone", "patch_size", "pretrain_dataset", "max_epochs")
 _SHORT_NAMES = {

@@ -56,8 +56,8 @@ def test_m_mae_adds_the_weighted_regulariser(digits_dir, tmp_path):
 
 
 def test_u_mae_defaults():
-    assert METHODS["u_mae"].DEFAULTS.uniformity_weight == 0.01 and METHODS["u_mae"].DEFAULTS.weight == 0.0
-    assert METHODS["mu_mae"].DEFAULTS.uniformity_weight == 0.01 and METHODS["mu_mae"].DEFAULTS.weight == 1.0
+    assert METHODS["u_mae"].defaults().uniformity_weight == 0.01 and METHODS["u_mae"].defaults().weight == 0.0
+    assert METHODS["mu_mae"].defaults().uniformity_weight == 0.01 and METHODS["mu_mae"].defaults().weight == 1.0
 
 
 @pytest.mark.parametrize("method_file", ["m-simclr", "m-vicreg"])

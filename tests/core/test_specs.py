@@ -1,0 +1,66 @@
+"""The method specs are the one source of what a method is: every layer that lists methods or defaults
+agrees with them."""
+
+import pytest
+
+from solo_ext.config import METHOD_KWARGS, SPECS, MagmaSettings, check_method_kwargs
+from solo_ext.config.specs import HOSTS, mae_family, method_order
+from solo_ext.reporting.paper_tables import MAE_FAMILY
+from solo_ext.reporting.tables import _METHOD_ORDER
+from dev.config_docs import render
+
+MAGMA_FAMILY = [name for name, spec in SPECS.items() if spec.section is MagmaSettings]
+
+
+@pytest.mark.parametrize("name", MAGMA_FAMILY)
+def test_the_key_table_and_the_method_use_the_same_defaults(name):
+    """What docs/config-checks.md lists as a default is what the method trains with (the U-MAE weight
+    once drifted: 1.0 in the docs, 0 in the code)."""
+    table = METHOD_KWARGS[name]
+    documented = {f.name: f.default for f in table.section_fields}
+    documented = {k: list(v) if isinstance(v, tuple) else v for k, v in documented.items()}
+    trained = MagmaSettings.from_method_kwargs({}, SPECS[name].settings_defaults())
+    assert documented == trained.as_dict()
+    uniformity = next(f for f in table.fields if f.name == "uniformity_weight")
+    assert uniformity.default == trained.uniformity_weight
+
+
+def test_method_defaults_of_the_magma_family():
+    weights = {name: SPECS[name].settings_defaults() for name in ("m_mae", "u_mae", "mu_mae", "m_simclr")}
+    assert {n: (s.weight, s.uniformity_weight) for n, s in weights.items()} == {
+        "m_mae": (1.0, 0.0), "u_mae": (0.0, 0.01), "mu_mae": (1.0, 0.01), "m_simclr": (1.0, 0.0)
+    }
+
+
+def test_u_mae_weight_default_reaches_the_config_docs():
+    row = next(line for line in render().splitlines() if line.startswith("| `method_kwargs.magma.weight`"))
+    assert "u_mae: `0.0`" in row and "m_mae: `1.0`" in row
+
+
+def test_derived_lists():
+    assert method_order() == _METHOD_ORDER == (
+        "mae", "m_mae", "u_mae", "mu_mae", "simclr", "m_simclr", "vicreg", "m_vicreg", "smae", "colormae", "vicmae"
+    )
+    assert mae_family() == MAE_FAMILY == ("mae", "m_mae", "u_mae", "mu_mae", "smae", "colormae", "vicmae")
+
+
+def test_every_spec_is_complete():
+    for name, spec in SPECS.items():
+        assert spec.host in HOSTS and (spec.baseline in SPECS or spec.baseline in HOSTS), name
+        assert spec.paper.startswith("https://"), name
+        checked = check_method_kwargs(name, _required_host_keys(spec.host))
+        assert set(checked) == {f.name for f in METHOD_KWARGS[name].fields}
+
+
+def _required_host_keys(host):
+    return {"mae": {"decoder_embed_dim": 8, "decoder_depth": 1, "decoder_num_heads": 2},
+            "simclr": {"proj_hidden_dim": 8, "proj_output_dim": 4, "temperature": 0.1},
+            "vicreg": {"proj_hidden_dim": 8, "proj_output_dim": 4}}[host]
+
+
+def test_every_spec_has_a_method_class():
+    pytest.importorskip("solo", reason="solo-learn is not installed")
+    from solo_ext.methods import SOLO_EXT_METHODS
+
+    assert set(SOLO_EXT_METHODS) == set(SPECS)
+    assert all(cls.KWARGS == name for name, cls in SOLO_EXT_METHODS.items())
