@@ -1,6 +1,7 @@
 """Training cost of each solo-ext method against its baseline, measured in one process.
 
-    python benchmarks/throughput.py [--dataset cifar100] [--batch 64] [--steps 40] [--pairs m_mae ...] [--no-memory]
+    python benchmarks/throughput.py [--dataset cifar100] [--batch 64] [--steps 40] [--pairs m_mae ...]
+        [--no-memory] [--json PATH [--overwrite]] [--compare benchmarks/baseline/throughput.json]
 
 For every (method, baseline) pair both models are built from the zoo config of the same dataset (same
 backbone, batch and crops), then timed step by step, alternating between the two, over full training
@@ -11,17 +12,28 @@ sampling, SMAE's critic, ViC-MAE's projector and contrastive loss), and the peak
 on a GPU the peak allocated during a training step; on a CPU the peak resident memory of a fresh process
 that builds the model and runs three training steps (python, torch and the model included).
 The MAGMA term is switched on from step 0 so its cost is in the measurement.
+
+Each pair's verdict comes from benchmarks/verdict.py: INVALID when the A/A control is outside
+1 +- --aa-tolerance or the load average shows other work on the cores (the process then exits 1),
+else OK / WITHIN NOISE / BELOW against the target. Results go to a JSON file (--json) as well as
+the table; --compare BASELINE.json flags ratios that fell beyond --compare-tolerance (exit 3).
+See benchmarks/README.md.
 """
 
 import argparse
+import datetime
+import json
 import logging
+import math
 import os
+import platform
 import statistics
 import subprocess
 import sys
 import time
 import warnings
-from typing import NamedTuple, Tuple
+from pathlib import Path
+from typing import NamedTuple, Optional, Tuple
 
 import torch
 from hydra import compose, initialize_config_dir
@@ -31,6 +43,21 @@ import solo_ext
 from solo_ext.cli import zoo_path
 from solo_ext.losses import magma_loss, uniformity_loss
 from solo_ext.masking import mask_from_scores
+
+if not __package__:  # run as a script (python benchmarks/throughput.py): the checkout's benchmarks/
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.verdict import (  # noqa: E402
+    AA_TOLERANCE,
+    COMPARE_TOLERANCE,
+    LOAD_SLACK,
+    compare,
+    judge,
+    load_reasons,
+    ratio_ci,
+)
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_JSON = HERE / "results" / "throughput-latest.json"
 
 class Pair(NamedTuple):
     """A method's zoo config against its baseline's ("config:method" runs another method on a config)."""
@@ -188,6 +215,7 @@ def measure(name, dataset, batch, steps, device, memory=True):
     for i in range(steps):
         for label in labels[i % 3 :] + labels[: i % 3]:
             seconds[label].append(step_seconds(*models[label], device))
+    load_after = load_average()  # before the memory probes, which run processes of their own
     speed = {label: batch / statistics.median(values) for label, values in seconds.items()}
     if not memory:
         memory = {"method": float("nan"), "baseline": float("nan")}
@@ -200,44 +228,192 @@ def measure(name, dataset, batch, steps, device, memory=True):
         bank = masker.bank
         print(f"  colormae bank {tuple(bank.shape)} stored as {bank.dtype}: {bank.numel() * bank.element_size() / 2**20:.1f} MiB "
               f"(fp32 {bank.numel() * 4 / 2**20:.1f} MiB, fp16 {bank.numel() * 2 / 2**20:.1f} MiB)", flush=True)
+    options = "".join(" " + o.split(".")[-1] for o in pair.overrides)
+    label = f"{method_cfg}{options} / {baseline_cfg.replace(':', ' as ')}"
     return dict(
-        pair=f"{method_cfg}{' ' + ' '.join(o.split('.')[-1] for o in pair.overrides) if pair.overrides else ''} / "
-             f"{baseline_cfg.replace(':', ' as ')}", method=speed["method"], baseline=speed["baseline"],
-        ratio=speed["method"] / speed["baseline"], control=speed["control"] / speed["baseline"], target=target,
-        step_ms=1e3 * batch / speed["baseline"], reg_ms=own_work_ms(models["method"][0], batch, device),
-        mem_method=memory["method"], mem_baseline=memory["baseline"],
+        pair=name, label=label, dataset=dataset, method_config=method_cfg,
+        baseline_config=baseline_cfg, overrides=list(pair.overrides), target=target,
+        throughput={key: value for key, value in speed.items()},  # img/s from the median step time
+        step_ms={key: 1e3 * statistics.median(values) for key, values in seconds.items()},
+        step_seconds=seconds,  # every timed step, round by round
+        ratio=speed["method"] / speed["baseline"],
+        ratio_ci95=ratio_ci(seconds["method"], seconds["baseline"]),
+        aa=speed["control"] / speed["baseline"],
+        aa_ci95=ratio_ci(seconds["control"], seconds["baseline"]),
+        own_work_ms=own_work_ms(models["method"][0], batch, device),
+        peak_gib={key: None if math.isnan(value) else value for key, value in memory.items()},
+        load_after=load_after,
     )
 
 
-def main(argv=None):
+def load_average() -> Optional[float]:
+    """The 1-minute load average, or None where the platform has none."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def git_commit() -> Optional[str]:
+    try:
+        result = subprocess.run(["git", "-C", str(HERE), "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None
+
+
+def write_json(path: Path, results: dict) -> None:
+    """Written whole after every pair (an interrupted run keeps what it measured)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(results, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def read_baseline(parser, path: str) -> dict:
+    try:
+        baseline = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        parser.error(f"--compare {path}: cannot read it as JSON ({error})")
+    if not isinstance(baseline, dict) or not {"settings", "pairs"} <= set(baseline):
+        parser.error(f"--compare {path}: not a throughput results file (no 'settings' and 'pairs')")
+    return baseline
+
+
+def print_comparison(results: dict, baseline: dict, path: str, tolerance: float) -> bool:
+    """Prints each pair against the baseline; True when a pair regressed."""
+    date = baseline.get("machine", {}).get("date", "?")
+    print(f"\nagainst {path} ({date}; regression: ratio fell by more than {tolerance:g}):")
+    if not baseline.get("valid", False):
+        print(f"  the baseline is not valid: {baseline.get('invalid_reason', 'see its pairs')}")
+    print(f"  {'pair':<12}{'ratio':>7}{'baseline':>9}{'change':>8}  status")
+    comparisons = compare(results, baseline, tolerance)
+    for c in comparisons:
+        base = "-" if c.baseline_ratio is None else f"{c.baseline_ratio:.3f}"
+        change = "-" if c.change is None else f"{c.change:+.3f}"
+        print(f"  {c.pair:<12}{c.ratio:>7.3f}{base:>9}{change:>8}  {c.status}")
+    return any(c.regression for c in comparisons)
+
+
+
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default="cifar100", help="zoo_configs/pretrain/<dataset> to take the settings from")
+    parser.add_argument("--dataset", default="cifar100",
+                        help="zoo_configs/pretrain/<dataset> to take the settings from")
     parser.add_argument("--batch", type=int, default=None, help="default: 256 on GPU, 32 on CPU")
-    parser.add_argument("--steps", type=int, default=None, help="timed training steps per model (default 200 GPU / 40 CPU)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="timed training steps per model (default 200 GPU / 40 CPU)")
     parser.add_argument("--pairs", nargs="+", default=list(PAIRS), choices=list(PAIRS))
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
-    parser.add_argument("--peak-rss-of", nargs="+", help=argparse.SUPPRESS)  # internal: one model in a fresh process
+    parser.add_argument("--json", default=None, metavar="PATH",
+                        help=f"results file (default {DEFAULT_JSON.relative_to(HERE.parent)}, "
+                             "replaced by every run; a file named here is never replaced without "
+                             "--overwrite)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
+    parser.add_argument("--compare", default=None, metavar="BASELINE",
+                        help="results file to compare against, "
+                             "e.g. benchmarks/baseline/throughput.json")
+    parser.add_argument("--aa-tolerance", type=float, default=AA_TOLERANCE,
+                        help=f"INVALID when |A/A - 1| exceeds this (default {AA_TOLERANCE})")
+    parser.add_argument("--compare-tolerance", type=float, default=COMPARE_TOLERANCE,
+                        help="REGRESSION when a ratio fell by more than this "
+                             f"(default {COMPARE_TOLERANCE})")
+    # internal: one model in a fresh process
+    parser.add_argument("--peak-rss-of", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.peak_rss_of:
         return _report_peak_rss(*args.peak_rss_of)
+    if args.steps is not None and args.steps < 2:
+        parser.error(f"--steps must be at least 2, got {args.steps}")
+    for option in ("aa_tolerance", "compare_tolerance"):
+        if not getattr(args, option) >= 0:
+            parser.error(f"--{option.replace('_', '-')} must be >= 0, got {getattr(args, option)}")
+    json_path = Path(args.json) if args.json else DEFAULT_JSON
+    if args.json and json_path.exists() and not args.overwrite:
+        parser.error(f"--json {args.json} exists; pass --overwrite to replace it, "
+                     "or name another file")
+    baseline = read_baseline(parser, args.compare) if args.compare else None
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)  # solo-learn logs a backbone notice per model
     solo_ext.register()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     batch = args.batch or (256 if device.type == "cuda" else 32)
     steps = args.steps or (200 if device.type == "cuda" else 40)
-    name = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
-    print(f"device: {name}; dataset settings: {args.dataset}; batch {batch}; {steps} alternating steps per model")
-    print(f"{'pair':<28}{'img/s':>8}{'baseline':>9}{'ratio':>7}{'A/A':>7}{'target':>7}{'step ms':>9}{'own ms':>8}"
-          f"{'peak GiB':>9}{'baseline':>9}  ({'GPU: allocated in a step' if device.type == 'cuda' else 'CPU: process RSS'})")
-    for pair in args.pairs:
+    cores = usable_cores()
+    threads = 1 if device.type == "cuda" else torch.get_num_threads()  # this run's busy cores
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name()
+    else:
+        name = f"CPU ({torch.get_num_threads()} threads)"
+    load_before = load_average()
+    busy = load_reasons(load_before, None, cores, threads)
+    if busy:
+        print(f"warning: the machine is busy ({busy[0]}): other work on the cores makes the "
+              "timings INVALID; rerun when it is quiet", file=sys.stderr, flush=True)
+    results = dict(
+        benchmark="throughput", schema=1,
+        command=["benchmarks/throughput.py", *(sys.argv[1:] if argv is None else argv)],
+        settings=dict(device=name, dataset=args.dataset, batch=batch, steps=steps,
+                      memory=not args.no_memory),
+        tolerances=dict(aa=args.aa_tolerance, load_slack=LOAD_SLACK),
+        machine=dict(
+            date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            cores=cores, threads=threads, torch=torch.__version__, python=platform.python_version(),
+            platform=platform.platform(), git_commit=git_commit(),
+            load_before=load_before, load_after=None,
+        ),
+        complete=False, valid=None, invalid_reason=None, pairs=[],
+    )
+    load_text = "unknown" if load_before is None else f"{load_before:.2f}"
+    print(f"device: {name}; dataset settings: {args.dataset}; batch {batch}; "
+          f"{steps} alternating steps per model; load average {load_text} on {cores} cores")
+    print(f"{'pair':<28}{'img/s':>8}{'baseline':>9}{'ratio':>7}{'95% CI':>14}{'A/A':>7}"
+          f"{'target':>7}"
+          f"{'step ms':>9}{'own ms':>8}{'peak GiB':>9}{'baseline':>9}  "
+          f"({'GPU: allocated in a step' if device.type == 'cuda' else 'CPU: process RSS'})")
+    for i, pair in enumerate(args.pairs):
         r = measure(pair, args.dataset, batch, steps, device, memory=not args.no_memory)
-        noise = abs(1 - r["control"])
-        verdict = "ok" if r["ratio"] >= r["target"] else ("within noise" if r["ratio"] >= r["target"] - noise else "BELOW")
-        print(f"{r['pair']:<28}{r['method']:>8.1f}{r['baseline']:>9.1f}{r['ratio']:>7.3f}{r['control']:>7.3f}"
-              f"{r['target']:>7.3f}{r['step_ms']:>9.1f}{r['reg_ms']:>8.2f}{r['mem_method']:>9.2f}{r['mem_baseline']:>9.2f}"
+        # the load read before the run is other work's alone only for the first pair; later pairs
+        # are judged by the load read when their own timing ended
+        load = load_reasons(load_before if i == 0 else None, r["load_after"], cores, threads)
+        verdict = judge(r["ratio"], r["target"], r["aa"], args.aa_tolerance, load)
+        r.update(verdict=str(verdict), valid=verdict.valid, aa_tolerance=args.aa_tolerance,
+                 load_before=load_before if i == 0 else None)
+        results["pairs"].append(r)
+        write_json(json_path, results)
+        low, high = r["ratio_ci95"]
+        memory = [f"{g:>9.2f}" if g is not None else f"{'-':>9}" for g in r["peak_gib"].values()]
+        speed = r["throughput"]
+        print(f"{r['label']:<28}{speed['method']:>8.1f}{speed['baseline']:>9.1f}"
+              f"{r['ratio']:>7.3f}{f'{low:.3f}-{high:.3f}':>14}{r['aa']:>7.3f}{r['target']:>7.3f}"
+              f"{r['step_ms']['baseline']:>9.1f}{r['own_work_ms']:>8.2f}{''.join(memory)}"
               f"  {verdict}", flush=True)
+    invalid = [p["pair"] for p in results["pairs"] if not p["valid"]]
+    results["machine"]["load_after"] = load_average()
+    reasons = "; ".join(f"{p['pair']}: {p['verdict']}" for p in results["pairs"] if not p["valid"])
+    results.update(complete=True, valid=not invalid, invalid_reason=reasons or None)
+    write_json(json_path, results)
+    print(f"results: {json_path}")
+    regressed = baseline is not None and print_comparison(results, baseline, args.compare,
+                                                          args.compare_tolerance)
+    if invalid:
+        print(f"INVALID measurement ({', '.join(invalid)}): the A/A control or the load average "
+              "says this machine could not resolve the ratios; rerun on a quiet machine",
+              file=sys.stderr)
+        return 1
+    if regressed:
+        print(f"REGRESSION against {args.compare}", file=sys.stderr)
+        return 3
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

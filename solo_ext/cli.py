@@ -20,12 +20,63 @@ import argparse
 import os
 import shlex
 import sys
+import warnings
 from pathlib import Path
 
 from solo_ext.config.zoo import zoo_path
 from solo_ext.host import SoloLearnMissingError, require_solo_learn
 
 HYDRA_COMMANDS = ("pretrain", "linear")
+
+# Third-party warnings that every command would print before its own output, none about the user's run:
+# (message regex, matched from its start, category). Set by our entry points only; a user's own script that
+# imports solo_ext keeps all its warnings.
+HARMLESS_WARNINGS = (
+    (r"pkg_resources is deprecated as an API", UserWarning),  # Lightning 2.1.2 imports pkg_resources
+    (r"Importing from timm\.", FutureWarning),  # solo-learn imports timm's old module paths
+    (r"Overwriting \w+ in registry with solo\.backbones\.", UserWarning),  # solo-learn's convnext/poolformer
+    (r"`torch\.cuda\.amp\.custom_(fwd|bwd)\(args\.\.\.\)` is deprecated", FutureWarning),  # solo-learn
+    (r"`isinstance\(treespec, LeafSpec\)` is deprecated", Warning),  # Lightning 2.1.2 on a newer torch
+    (r"'pin_memory' argument is set as true but no accelerator is found", UserWarning),  # solo-learn on CPU
+)
+# Hydra flags followed by a value (the value is no override)
+_HYDRA_VALUE_FLAGS = ("--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--cfg", "-c",
+                      "--package", "-p", "--experimental-rerun")
+_HYDRA_INFO_CHOICES = ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")
+
+
+def silence_harmless_warnings() -> None:
+    """Hides HARMLESS_WARNINGS in this process; forked DataLoader workers inherit the filters, and
+    Lightning's DDP ranks re-run this command, which sets them again."""
+    for message, category in HARMLESS_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category)
+
+
+def bad_override(argv) -> str:
+    """One line about the first Hydra override that Hydra's grammar cannot parse, or ''."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    parser = OverridesParser.create()
+    skip = False
+    for i, arg in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if arg.startswith("-"):
+            skip = arg in _HYDRA_VALUE_FLAGS or (arg in ("--info", "-i") and i + 1 < len(argv)
+                                                 and argv[i + 1] in _HYDRA_INFO_CHOICES)
+            continue
+        try:
+            parser.parse_overrides([arg])
+        except OverrideParseException as err:
+            reason = (str(err).splitlines() or ["unparsable"])[0]
+            key, _, value = arg.partition("=")
+            quoted = f"{key}=\"{value}\""
+            why = "its value holds '='" if "=" in value else reason
+            return (f"override {arg!r}: Hydra cannot parse it ({why}); quote the value: {shlex.quote(quoted)} "
+                    "(in bash: single quotes around the whole override, double quotes around the value)")
+    return ""
 
 
 def _absolute_config_path(argv):
@@ -40,11 +91,15 @@ def _absolute_config_path(argv):
 
 
 def _run_hydra(command: str, argv) -> None:
+    problem = bad_override(argv)
+    if problem:
+        sys.exit(f"solo-ext {command}: {problem}")
     import hydra
     from omegaconf import DictConfig
 
     import solo_ext
     from solo_ext.config import ConfigError
+    from solo_ext.launch.data_checks import SampleLoadError
 
     solo_ext.register()
     if command == "pretrain":
@@ -64,6 +119,8 @@ def _run_hydra(command: str, argv) -> None:
             trainer = task(cfg)
         except ConfigError as err:  # Hydra would wrap it in its own report; keep the one clear line
             sys.exit(f"solo-ext {command}: config error: {err}")
+        except SampleLoadError as err:
+            sys.exit(f"solo-ext {command}: data error: {err.one_line}")
         except KeyboardInterrupt:  # before or after Lightning's fit, which catches it itself
             exit_interrupted(command, None, argv)
         if trainer.interrupted:
@@ -135,6 +192,7 @@ def _data(argv) -> None:
 
 
 def main(argv=None) -> None:
+    silence_harmless_warnings()
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = ["pretrain", "linear", "knn", "zoo", "data", "colormae", "critic", "table", "analyze", "fidelity"]
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
@@ -146,7 +204,7 @@ def main(argv=None) -> None:
     if command == "data":
         return _data(rest)
     if command == "fidelity":
-        from solo_ext.reporting.fidelity import main as fidelity_main
+        from solo_ext.reporting.fidelity import main as fidelity_main  # says itself when solo-learn is missing
 
         try:
             sys.exit(fidelity_main(rest))
@@ -179,10 +237,14 @@ def main(argv=None) -> None:
         else:
             import solo_ext
             from solo_ext.launch.analyze import main as analyze_main
+            from solo_ext.launch.data_checks import SampleLoadError
             from solo_ext.launch.evaluate import knn_main
 
             solo_ext.register()
-            {"knn": knn_main, "analyze": analyze_main}[command](rest)
+            try:
+                {"knn": knn_main, "analyze": analyze_main}[command](rest)
+            except SampleLoadError as err:
+                sys.exit(f"solo-ext {command}: data error: {err.one_line}")
     except (SoloLearnMissingError, ImportError) as err:  # ImportError: an optional extra, e.g. [analysis]
         sys.exit(f"solo-ext {command}: {err}")
     except ConfigError as err:

@@ -32,7 +32,7 @@ from torchvision.datasets import ImageFolder
 from solo_ext.backbones import encode_visible
 from solo_ext.config import ConfigError
 from solo_ext.launch.checkpoints import TrainedRun, find_trained_run, load_state_dict
-from solo_ext.launch.data import eval_transform
+from solo_ext.launch.data import check_class_folders, eval_transform
 from solo_ext.masking import mask_from_scores
 from solo_ext import analysis
 
@@ -203,10 +203,8 @@ def _open_data(root: str, transform, classes: Optional[int], seed: int) -> Tuple
                           f"{root} has {len(train_set.classes)} classes (at least 2 needed)")
     names = train_set.classes[:classes]
     if two_splits:
+        check_class_folders(root / "train", root / "val", "--data", classes=names)
         val_set = _image_folder(root / "val", transform)
-        missing = [n for n in names if n not in val_set.class_to_idx]
-        if missing:
-            raise ConfigError(f"--data: {root / 'val'} lacks the class folders {missing} of {root / 'train'}")
         train, val = _class_indexes(train_set, names, rng), _class_indexes(val_set, names, rng)
     else:
         val_set = train_set

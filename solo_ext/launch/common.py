@@ -1,6 +1,7 @@
 """Pieces shared by the pretrain and linear launchers: config checks, logger, callbacks, Trainer."""
 
 import inspect
+import math
 import os
 
 from lightning.pytorch import Trainer
@@ -13,7 +14,7 @@ from omegaconf import OmegaConf
 from solo_ext.config import ConfigError
 from solo_ext.launch.runs import RunCheckpointer, claim_run_folder, find_resumable, resumable_checkpoint
 
-__all__ = ["check_devices", "resume_point", "build_trainer"]
+__all__ = ["check_devices", "check_batch_fits", "resume_point", "build_trainer"]
 
 
 def check_devices(cfg) -> None:
@@ -34,6 +35,31 @@ def check_devices(cfg) -> None:
                 return
     raise ConfigError(f"devices: {devices!r} is not allowed; expected a list of device ids (devices: [0]), "
                       "a device count >= 1 (devices=1) or ids as a string (devices='0,1')")
+
+
+def check_batch_fits(cfg, train_loader) -> None:
+    """Refuses an ``optimizer.batch_size`` that not one training step could fill.
+
+    The training loaders drop the last incomplete batch (solo-learn's, and ours), and under DDP each device
+    gets ceil(N / devices) images of the N; with fewer than a batch per device Lightning runs no step, writes
+    no checkpoint and exits 0.
+    """
+    if train_loader is None or not train_loader.drop_last:
+        return
+    try:
+        size = len(train_loader.dataset)
+    except TypeError:  # an iterable dataset: its length is unknown before it runs
+        return
+    devices = len(cfg.devices) * int(cfg.get("num_nodes", 1) or 1)
+    per_device = math.ceil(size / devices)
+    batch_size = train_loader.batch_size
+    if per_device < batch_size:
+        spread = f", {per_device} per device over {devices} devices" if devices > 1 else ""
+        raise ConfigError(
+            f"optimizer.batch_size: {batch_size} is larger than the training set ({size} images in "
+            f"{cfg.data.train_path}{spread}); the last incomplete batch is dropped, so no step would run; "
+            f"allowed: <= {per_device}"
+        )
 
 
 def resume_point(cfg, checkpoint_subdir: str):

@@ -4,7 +4,9 @@ solo-learn hard-wires `custom` datasets to 224 px and ImageNet statistics for va
 evaluation; here a custom dataset is evaluated at the crop size and mean/std its config declares.
 """
 
-from typing import Sequence, Tuple
+import os
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
 
 from timm.data.constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from torch.utils.data import DataLoader
@@ -13,7 +15,51 @@ from torchvision.datasets import ImageFolder
 
 from solo_ext.config import ConfigError
 
-__all__ = ["eval_transform", "train_transform", "custom_loaders", "custom_val_loader"]
+__all__ = ["FOLDER_DATASETS", "available_cores", "check_class_folders", "check_split_classes", "class_folders",
+           "eval_transform", "train_transform", "custom_loaders", "custom_val_loader"]
+
+# solo-learn datasets read from ImageFolders (train/val class folders); cifar/stl10 are torchvision archives
+FOLDER_DATASETS = ("custom", "imagenet", "imagenet100")
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, as taskset/cgroups set it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def class_folders(path) -> List[str]:
+    """The class names ImageFolder reads from ``path``: its sub-folders, sorted (torchvision's find_classes)."""
+    return sorted(entry.name for entry in os.scandir(path) if entry.is_dir())
+
+
+def check_class_folders(train_path, val_path, key: str, classes: Optional[Sequence[str]] = None) -> None:
+    """Refuses a val folder whose class folders differ from the train folder's.
+
+    ImageFolder numbers classes by their sorted folder names, each folder on its own, so a class missing from
+    (or added to) val shifts every later label and the accuracy is silently wrong. With ``classes`` only those
+    train classes must be in val (`solo-ext analyze` looks at a subset). Folders that are not directories are
+    left to the loaders, which name them.
+    """
+    if not (Path(train_path).is_dir() and Path(val_path).is_dir()):
+        return
+    train, val = class_folders(train_path), class_folders(val_path)
+    wanted = list(train if classes is None else classes)
+    missing = [name for name in wanted if name not in val]
+    extra = [] if classes is not None else [name for name in val if name not in train]
+    if not (missing or extra):
+        return
+    found = [f"missing in val: {missing}"] if missing else []
+    found += [f"only in val: {extra}"] if extra else []
+    if classes is None:
+        expected = ("the same class folders in both (ImageFolder numbers the classes of each folder by their "
+                    "sorted names, so the labels would not match)")
+    else:
+        expected = "val to hold these train classes"
+    raise ConfigError(f"{key}: the class folders of {str(val_path)!r} differ from those of {str(train_path)!r} "
+                      f"({'; '.join(found)}); expected {expected}")
 
 
 def eval_transform(crop_size: int, mean: Sequence[float], std: Sequence[float]):
@@ -38,6 +84,12 @@ def train_transform(crop_size: int, mean: Sequence[float], std: Sequence[float])
             transforms.Normalize(mean=list(mean), std=list(std)),
         ]
     )
+
+
+def check_split_classes(dataset: str, data_format: str, train_path, val_path, key: str) -> None:
+    """``check_class_folders`` for the datasets and formats that read ImageFolders (not cifar/stl10, h5)."""
+    if dataset in FOLDER_DATASETS and data_format in ("image_folder", "dali") and train_path and val_path:
+        check_class_folders(train_path, val_path, key)
 
 
 def _image_folder(path, transform, key: str) -> ImageFolder:

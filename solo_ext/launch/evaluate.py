@@ -20,9 +20,17 @@ from timm.data.constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from torch.utils.data import DataLoader
 
 from solo_ext.config import ConfigError, to_plain
-from solo_ext.launch.checkpoints import backbone_state, build_backbone, find_trained_run, load_state_dict
-from solo_ext.launch.common import build_trainer, check_devices, resume_point
-from solo_ext.launch.data import custom_loaders, eval_transform
+from solo_ext.config.training import check_training_keys
+from solo_ext.launch.checkpoints import (
+    backbone_state,
+    build_backbone,
+    find_trained_run,
+    load_state_dict,
+    require_architecture,
+)
+from solo_ext.launch.common import build_trainer, check_batch_fits, check_devices, resume_point
+from solo_ext.launch.data import available_cores, check_split_classes, custom_loaders, eval_transform
+from solo_ext.launch.data_checks import check_data_paths, check_eval_batch_size, name_failing_samples
 from solo_ext.launch.results import write_results
 
 __all__ = ["linear", "knn", "knn_main", "load_backbone"]
@@ -55,11 +63,18 @@ def linear(cfg: DictConfig):
     """Linear probe (or fine-tune with finetune: true) with solo-learn's LinearModel; returns the Trainer."""
     OmegaConf.set_struct(cfg, False)
     check_devices(cfg)
+    data = cfg.data
+    check_split_classes(data.dataset, data.get("format", "image_folder"), data.train_path, data.val_path, "data.val_path")
     run = find_trained_run(cfg.pretrained_feature_extractor, "pretrained_feature_extractor")
     user_backbone = to_plain(cfg.get("backbone", None))
+    require_architecture(run, "pretrained_feature_extractor", user_backbone is not None,
+                         "give backbone.name, backbone.kwargs and pretrain_method in the linear config")
+    check_training_keys(cfg)
     if run.backbone is not None:
         cfg.backbone = run.backbone  # the trained architecture, whatever solo-learn's defaults say
         cfg.pretrain_method = run.method
+    check_data_paths(cfg.data.dataset, cfg.data.get("format", "image_folder"), cfg.data.train_path,
+                     cfg.data.get("val_path", None), "data.train_path", "data.val_path")
     cfg = parse_cfg(cfg)
     trust = bool(omegaconf_select(cfg, "trust_checkpoint", False))
     backbone, _ = load_backbone(run, cfg.data.dataset, trust, user_backbone, cfg.pretrain_method)
@@ -90,6 +105,8 @@ def linear(cfg: DictConfig):
             num_workers=cfg.data.num_workers,
             auto_augment=cfg.auto_augment,
         )
+    name_failing_samples(train_loader, val_loader)
+    check_batch_fits(cfg, train_loader)
     ckpt_path, wandb_run_id = resume_point(cfg, checkpoint_subdir="linear")
     trainer = build_trainer(cfg, model, "linear", wandb_run_id, ckpt_path=ckpt_path)
     trainer.fit(model, train_loader, val_loader, ckpt_path=ckpt_path)
@@ -124,7 +141,11 @@ def extract(loader: DataLoader, backbone: torch.nn.Module, device: torch.device)
 
 def knn(args: argparse.Namespace) -> dict:
     """Offline kNN on backbone features; returns {(k, distance, T): (acc1, acc5)}."""
+    check_split_classes(args.dataset, args.data_format, args.train_data_path, args.val_data_path, "--val_data_path")
     run = find_trained_run(args.pretrained_checkpoint_dir, "--pretrained_checkpoint_dir")
+    require_architecture(run, "--pretrained_checkpoint_dir")
+    check_data_paths(args.dataset, args.data_format, args.train_data_path, args.val_data_path, "--train_data_path",
+                     "--val_data_path")
     backbone, _ = load_backbone(run, args.dataset, trust=args.trust_checkpoint)
     device = torch.device("cuda" if torch.cuda.is_available() and not args.cpu else "cpu")
     backbone.to(device)
@@ -141,6 +162,11 @@ def knn(args: argparse.Namespace) -> dict:
         args.dataset, transform, transform, train_data_path=args.train_data_path, val_data_path=args.val_data_path,
         data_format=args.data_format, download=False,
     )
+    name_failing_samples(train_set, val_set)
+    too_large = [k for k in args.k if k > len(train_set)]
+    if too_large:  # solo-learn's classifier would quietly use every training image instead
+        raise ConfigError(f"--k: {', '.join(map(str, too_large))} is larger than the training set "
+                          f"({len(train_set)} images in {args.train_data_path}); allowed: 1 to {len(train_set)}")
     loader = lambda ds: DataLoader(ds, batch_size=args.batch_size, num_workers=args.num_workers)  # noqa: E731
     train_feats, train_labels = extract(loader(train_set), backbone, device)
     val_feats, val_labels = extract(loader(val_set), backbone, device)
@@ -173,7 +199,8 @@ def knn_parser() -> argparse.ArgumentParser:
     parser.add_argument("--val_data_path", required=True)
     parser.add_argument("--data_format", default="image_folder", choices=["image_folder", "h5"])
     parser.add_argument("--batch_size", type=int, default=256)
-    parser.add_argument("--num_workers", type=int, default=4)
+    parser.add_argument("--num_workers", type=int, default=min(4, available_cores()),
+                        help="data loader workers (default: 4, or fewer on a machine with fewer cores)")
     parser.add_argument("--k", type=int, nargs="+", default=[10])
     parser.add_argument("--temperature", type=float, nargs="+", default=[0.07])
     parser.add_argument("--distance_function", nargs="+", default=["euclidean"], choices=["euclidean", "cosine"])
@@ -189,6 +216,7 @@ def knn_parser() -> argparse.ArgumentParser:
 
 def knn_main(argv) -> dict:
     args = knn_parser().parse_args(argv)
+    check_eval_batch_size(args.batch_size)
     if any(k < 1 for k in args.k):
         raise ConfigError(f"--k: {args.k} is not allowed; expected integers >= 1")
     if args.out and Path(args.out).exists() and not args.overwrite:

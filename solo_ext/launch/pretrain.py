@@ -25,8 +25,10 @@ from solo.utils.misc import make_contiguous, omegaconf_select
 from timm.data.constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from solo_ext.config import ConfigError
-from solo_ext.launch.common import build_trainer, check_devices, resume_point
-from solo_ext.launch.data import custom_val_loader
+from solo_ext.config.training import check_patch_size, check_training_keys
+from solo_ext.launch.common import build_trainer, check_batch_fits, check_devices, resume_point
+from solo_ext.launch.data import check_split_classes, custom_val_loader
+from solo_ext.launch.data_checks import check_data_paths, name_failing_samples
 from solo_ext.methods import accepts_large_crops
 from solo_ext.data.frame_pairs import FramePairDataset
 
@@ -37,6 +39,13 @@ def build_model(cfg: DictConfig):
     """Parses a pretraining config the way solo-learn does and builds its method, checking the crops."""
     OmegaConf.set_struct(cfg, False)
     check_devices(cfg)
+    check_training_keys(cfg)
+    check_patch_size(cfg)
+    data = cfg.data
+    unlabelled = bool(data.get("no_labels", False))
+    check_data_paths(data.dataset, data.get("format", "image_folder"), data.train_path,
+                     None if unlabelled and data.dataset == "custom" else data.get("val_path", None),
+                     "data.train_path", "data.val_path", labelled=not unlabelled)  # parse_cfg reads the folders
     cfg = parse_cfg(cfg)
     if cfg.method not in METHODS:
         raise ConfigError(f"method: {cfg.method!r} is unknown; allowed: {sorted(METHODS)}")
@@ -168,8 +177,12 @@ def _callbacks(cfg):
 def pretrain(cfg: DictConfig):
     """Trains `cfg.method` as solo-learn's main_pretrain.py would; returns the fitted Trainer."""
     cfg, model = build_model(cfg)
+    if not cfg.data.no_labels:  # the online classifier and kNN score val with train's class numbers
+        check_split_classes(cfg.data.dataset, cfg.data.format, cfg.data.train_path, cfg.data.val_path, "data.val_path")
     val_loader = _val_loader(cfg)
     train_loader, datamodule = _train_data(cfg, val_loader)
+    name_failing_samples(train_loader, val_loader)
+    check_batch_fits(cfg, train_loader)
     ckpt_path, wandb_run_id = resume_point(cfg, checkpoint_subdir=cfg.method)
     trainer = build_trainer(cfg, model, cfg.method, wandb_run_id, extra_callbacks=_callbacks(cfg), ckpt_path=ckpt_path)
     if datamodule is not None:

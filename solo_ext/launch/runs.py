@@ -26,6 +26,7 @@ from solo.utils.checkpointer import Checkpointer
 from solo.utils.misc import omegaconf_select
 
 from solo_ext.config import ConfigError
+from solo_ext.launch.checkpoints import load_failure
 
 __all__ = [
     "PARTIAL_SUFFIX",
@@ -127,8 +128,7 @@ def checkpoint_problem(path) -> Optional[str]:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as err:  # noqa: BLE001 - any failure to load is the answer
-        first_line = (str(err).splitlines() or [type(err).__name__])[0]
-        return f"{type(err).__name__}: {first_line}"
+        return load_failure(err, path)
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         return "not a Lightning checkpoint (no state_dict)"
     return None

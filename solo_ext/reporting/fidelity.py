@@ -167,6 +167,7 @@ EPOCH_KEYS = (
 
 DIGITS = DataSpec("digits", "digits", summary="all 1,437 train / 360 val images, 32 px")
 CPU_PER_CLASS = (100, 100)  # Fashion-MNIST train, val images per class of the CPU budget
+GPU_PER_CLASS = (300, 1000)  # the GPU budget: val 1,000 per class is the whole test set
 BUDGETS = {
     # From the costs measured on the 2-core machine (MEASURED), the study's 63 runs add up to about
     # 10,600 CPU-seconds with these epochs (the presets': digits 15, Fashion-MNIST 20), 2 runs at a
@@ -203,24 +204,32 @@ BUDGETS = {
             "digits": DIGITS,
             "fashion-mnist": DataSpec(
                 "fashion-mnist",
-                "fashion-mnist",
-                ("--size", "32"),
-                summary="all 60,000 train / 10,000 val images, 32 px",
+                "fashion-mnist-train{}-val{}".format(*GPU_PER_CLASS),
+                (
+                    "--train-per-class",
+                    str(GPU_PER_CLASS[0]),
+                    "--val-per-class",
+                    str(GPU_PER_CLASS[1]),
+                ),
+                summary="{} train / {} val images per class (seeded train subset, the whole "
+                "test set), 32 px".format(*GPU_PER_CLASS),
             ),
         },
-        # The whole command in about 10 minutes: on one GPU these tiny ViTs wait for the data loaders, so
-        # the estimate is the loaders' work: ~0.2 ms per image and crop per worker (PNG decode + crops),
-        # Fashion-MNIST 60k x 10 epochs x 1-2 crops / 2 workers = 60-120 s per run, 8 runs at a time on
-        # 16 cores: 63 runs in 8 waves of ~75 s plus start-up and evaluation.
-        max_epochs={"digits": 30, "fashion-mnist": 10},
+        # Sized from a MEASURED partial run (H200, 16 cores, 2026-11-29): these tiny ViTs wait for
+        # the data loaders. With 8 runs at a time and 2 workers each, a run got through ~800 images
+        # per second with one crop (MAE family) and ~430 with two (SimCLR, VICReg, ViC-MAE); each
+        # run also pays ~25 s of start-up and evaluation; the whole 60,000-image training set took
+        # 75-140 s per epoch and run, ~90 minutes for the study, and the SMAE critic 176 s. Scaled
+        # down to 3,000 Fashion-MNIST images x 10 epochs and digits x 15 epochs, the 63 runs add up
+        # to about 3,900 run-seconds: 8 waves of ~60 s, about 9 minutes with data and critic.
+        max_epochs={"digits": 15, "fashion-mnist": 10},
         overrides=("accelerator=gpu", "precision=16-mixed", "devices=[0]"),
         critic_epochs=20,
         jobs=8,
         threads=1,
         num_workers=2,
-        duration="NOT measured (no GPU in the sessions so far): estimated at about 10 minutes in all on "
-        "one current datacenter GPU with 16 CPU cores (H100/H200 class), the data loaders being the "
-        "bottleneck"
+        duration="about 9 minutes on one H200 with 16 CPU cores, sized from a measured partial "
+        "run of the earlier, larger preset (the full command at this size not yet timed whole)",
     ),
 }
 

@@ -5,7 +5,7 @@ import pytest
 try:
     import solo.methods  # noqa: F401
 except ImportError as err:  # one visible reason for the whole folder
-    pytest.skip(f"solo-learn is not installed ({err}); see README 'Prerequisite'", allow_module_level=True)
+    pytest.skip(f"solo-learn is not installed ({err}); see docs/installation.md", allow_module_level=True)
 
 import solo_ext
 

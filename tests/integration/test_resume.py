@@ -2,8 +2,8 @@
 
 A run killed mid-schedule and resumed (``resume_from_checkpoint`` or solo-learn's auto-resume) trains its
 remaining epochs with exactly the regulariser weights, SMAE constants and ColorMAE banks of an uninterrupted
-run; every solo-ext checkpoint loads with torch.load's default ``weights_only=True`` (torch >= 2.6), which is
-also how Lightning 2.1 reads the checkpoint it resumes from.
+run; every solo-ext checkpoint loads with ``torch.load(weights_only=True)`` (torch >= 2.6's default) and with
+solo-ext's own loader, because solo-ext keeps OmegaConf objects out of the optimizer and scheduler state.
 The refusal message for a checkpoint holding python objects is tested in test_launchers.py
 (``test_solo_learn_builtin_checkpoint_evaluates_and_untrusted_pickles_are_refused``).
 """
@@ -17,9 +17,11 @@ from typing import Callable, Dict, List, Tuple
 import pytest
 import torch
 from lightning.pytorch import Callback
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 import solo_ext.launch.pretrain as pretrain_launcher
+from solo_ext.config import ConfigError
+from solo_ext.launch.checkpoints import load_state_dict
 from solo_ext.losses import build_critic, save_critic
 from solo_ext.masking import generate_patterns
 from solo_ext.methods import SOLO_EXT_METHODS
@@ -202,20 +204,39 @@ def test_every_method_is_covered():
     assert set(METHOD_CONFIGS) == set(SOLO_EXT_METHODS)
 
 
-def test_plain_torch_load_is_weights_only_here(tmp_path):
-    """Control for the next test: this torch's plain torch.load refuses python objects (torch >= 2.6)."""
+def test_solo_learn_keeps_python_objects_in_its_checkpoint_state(digits_dir):
+    """Control for the next test: the host method keeps OmegaConf objects where a checkpoint stores them
+    (optimizer arguments), and weights_only=True refuses such a file; solo-ext's methods convert them."""
+    from solo.args.pretrain import parse_cfg
+    from solo.methods import METHODS
+
+    def built(method, config):
+        cfg = digits_config(config, digits_dir, Path("."))
+        OmegaConf.set_struct(cfg, False)
+        return METHODS[method](parse_cfg(cfg))
+
+    host = built("mae", "mae")
+    assert isinstance(host.extra_optimizer_args["betas"], (DictConfig, ListConfig))
+    ours = built("m_mae", "m-mae")
+    assert ours.extra_optimizer_args["betas"] == [0.9, 0.95] and type(ours.extra_optimizer_args["betas"]) is list
+
+
+def test_weights_only_refuses_python_objects(tmp_path):
     torch.save({"betas": OmegaConf.create([0.9, 0.95])}, tmp_path / "objects.ckpt")
     with pytest.raises(pickle.UnpicklingError):
-        torch.load(tmp_path / "objects.ckpt")
+        torch.load(tmp_path / "objects.ckpt", weights_only=True)
+    with pytest.raises(ConfigError, match="refuses this file"):
+        load_state_dict(tmp_path / "objects.ckpt")
 
 
 @pytest.mark.parametrize("method", sorted(METHOD_CONFIGS))
-def test_checkpoint_loads_with_default_weights_only(method, digits_dir, critic, tmp_path):
+def test_checkpoint_loads_with_weights_only(method, digits_dir, critic, tmp_path):
     extra = [f"++method_kwargs.smae.critic={critic}", "++method_kwargs.smae.calibration_batches=1"] if method == "smae" else []
     cfg = digits_config(METHOD_CONFIGS[method], digits_dir, tmp_path, "limit_train_batches=1", "data.val_path=null",
                         "knn_eval.enabled=false", *extra)
     pretrain_launcher.pretrain(cfg)
     (ckpt,) = (tmp_path / "trained_models" / method).rglob("*.ckpt")
-    checkpoint = torch.load(ckpt)  # torch's default: weights_only=True
+    checkpoint = torch.load(ckpt, weights_only=True)  # explicit: not whatever this torch's default is
     assert any(key.startswith("backbone.blocks.") for key in checkpoint["state_dict"])
     assert checkpoint["epoch"] == 0 and checkpoint["optimizer_states"][0]["state"]  # AdamW moments after one step
+    assert load_state_dict(ckpt).keys() == checkpoint["state_dict"].keys()  # solo-ext's untrusted loader

@@ -61,7 +61,7 @@ def run_main_linear(ckpt: Path, args: dict, method: str, digits_dir, out: Path) 
     backbone = args["backbone"]  # main_linear.py reads no args.json: the user passes the trained backbone
     overrides = [f"+backbone.name={backbone['name']}"] + [f"+backbone.kwargs.{k}={v}" for k, v in backbone["kwargs"].items()]
     if method in MAE_FAMILY and backbone["name"] != "vit_lite":
-        overrides.append("+pretrain_method=mae")  # MAE's 12-head ViT (README: evaluating with main_linear.py)
+        overrides.append("+pretrain_method=mae")  # MAE's 12-head ViT (docs/solo-learn-compat.md)
     out.mkdir()
     return subprocess.run(
         [sys.executable, str(MAIN_LINEAR), "--config-path", str(zoo_path() / "linear" / "digits"), "--config-name", "linear",
