@@ -292,16 +292,14 @@ def print_comparison(results: dict, baseline: dict, path: str, tolerance: float)
     """Prints each pair against the baseline; True when a pair regressed."""
     date = baseline.get("machine", {}).get("date", "?")
     print(f"\nagainst {path} ({date}; regression: ratio fell by more than {tolerance:g}):")
-    if not baseline.get("valid", False):
-        print(f"  the baseline is not valid: {baseline.get('invalid_reason', 'see its pairs')}")
     print(f"  {'pair':<12}{'ratio':>7}{'baseline':>9}{'change':>8}  status")
     comparisons = compare(results, baseline, tolerance)
     for c in comparisons:
         base = "-" if c.baseline_ratio is None else f"{c.baseline_ratio:.3f}"
-        change = "-" if c.change is None else f"{c.change:+.3f}"
+        judged = c.status == "ok" or c.regression  # a change that was not compared is not shown
+        change = f"{c.change:+.3f}" if judged else "-"
         print(f"  {c.pair:<12}{c.ratio:>7.3f}{base:>9}{change:>8}  {c.status}")
     return any(c.regression for c in comparisons)
-
 
 
 def main(argv=None) -> int:

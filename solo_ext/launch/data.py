@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader
 from torchvision import transforms
 from torchvision.datasets import ImageFolder
 
-from solo_ext.config import ConfigError
+from solo_ext.config import ConfigError, Field
 
 __all__ = ["FOLDER_DATASETS", "available_cores", "check_class_folders", "check_split_classes", "class_folders",
            "eval_transform", "train_transform", "custom_loaders", "custom_val_loader"]
@@ -74,16 +74,26 @@ def eval_transform(crop_size: int, mean: Sequence[float], std: Sequence[float]):
     )
 
 
-def train_transform(crop_size: int, mean: Sequence[float], std: Sequence[float]):
-    """The linear-probe training augmentation of solo-learn (random resized crop + flip) at ``crop_size``."""
+def train_transform(crop_size: int, mean: Sequence[float], std: Sequence[float], min_scale: float = 0.08,
+                    flip: float = 0.5):
+    """The linear-probe training augmentation: random resized crop (area ``min_scale``-1) + flip with
+    probability ``flip`` at ``crop_size``; the defaults are solo-learn's (ImageNet's)."""
     return transforms.Compose(
         [
-            transforms.RandomResizedCrop(crop_size, scale=(0.08, 1.0)),
-            transforms.RandomHorizontalFlip(),
+            transforms.RandomResizedCrop(crop_size, scale=(min_scale, 1.0)),
+            transforms.RandomHorizontalFlip(flip),
             transforms.ToTensor(),
             transforms.Normalize(mean=list(mean), std=list(std)),
         ]
     )
+
+
+# data.augmentations keys of a linear config for a `custom` dataset beyond crop_size/mean/std: digits are not
+# mirror-symmetric and 8x8 sources do not survive 8 % crops
+PROBE_AUGMENTATION = (
+    Field("crop_min_scale", "number", 0.08, low=0, high=1, low_open=True, doc="smallest crop area of the probe"),
+    Field("horizontal_flip_prob", "number", 0.5, low=0, high=1, doc="probability of a horizontal flip"),
+)
 
 
 def check_split_classes(dataset: str, data_format: str, train_path, val_path, key: str) -> None:
@@ -110,8 +120,13 @@ def custom_loaders(cfg, augment: bool = True) -> Tuple[DataLoader, DataLoader]:
     crop_size = int(aug.get("crop_size", 224))
     mean = aug.get("mean", IMAGENET_DEFAULT_MEAN)
     std = aug.get("std", IMAGENET_DEFAULT_STD)
-    make = train_transform if augment else eval_transform
-    train = _image_folder(cfg.data.train_path, make(crop_size, mean, std), "data.train_path")
+    if augment:
+        min_scale, flip = (field.check(aug.get(field.name, field.default), f"data.augmentations.{field.name}")
+                           for field in PROBE_AUGMENTATION)
+        transform = train_transform(crop_size, mean, std, min_scale, flip)
+    else:
+        transform = eval_transform(crop_size, mean, std)
+    train = _image_folder(cfg.data.train_path, transform, "data.train_path")
     batch_size, workers = cfg.optimizer.batch_size, cfg.data.num_workers
     train_loader = DataLoader(train, batch_size=batch_size, num_workers=workers, shuffle=augment, drop_last=augment)
     val_loader = custom_val_loader(cfg.data.val_path, crop_size, mean, std, batch_size, workers)

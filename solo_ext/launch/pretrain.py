@@ -43,10 +43,14 @@ def build_model(cfg: DictConfig):
     check_patch_size(cfg)
     data = cfg.data
     unlabelled = bool(data.get("no_labels", False))
-    check_data_paths(data.dataset, data.get("format", "image_folder"), data.train_path,
-                     None if unlabelled and data.dataset == "custom" else data.get("val_path", None),
-                     "data.train_path", "data.val_path", labelled=not unlabelled)  # parse_cfg reads the folders
-    cfg = parse_cfg(cfg)
+    data_paths = (data.dataset, data.get("format", "image_folder"), data.train_path,
+                  None if unlabelled and data.dataset == "custom" else data.get("val_path", None),
+                  "data.train_path", "data.val_path", not unlabelled)
+    try:
+        cfg = parse_cfg(cfg)
+    except FileNotFoundError:  # solo-learn lists the class folders of data.train_path: say which path is wrong
+        check_data_paths(*data_paths)
+        raise
     if cfg.method not in METHODS:
         raise ConfigError(f"method: {cfg.method!r} is unknown; allowed: {sorted(METHODS)}")
     method_cls = METHODS[cfg.method]
@@ -58,6 +62,7 @@ def build_model(cfg: DictConfig):
         )
     seed_everything(cfg.seed)
     model = method_cls(cfg)
+    check_data_paths(*data_paths)  # after the method's own keys, before any data is read
     make_contiguous(model)
     if not cfg.performance.disable_channel_last:
         model = model.to(memory_format=torch.channels_last)

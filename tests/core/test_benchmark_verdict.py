@@ -1,4 +1,4 @@
-"""benchmarks/verdict.py (what a throughput measurement says) and how benchmarks/throughput.py acts on it."""
+"""benchmarks/verdict.py (what a throughput measurement says) and throughput.py acting on it."""
 
 import json
 import math
@@ -38,7 +38,7 @@ def test_load_too_high_is_invalid_with_the_load_seen():
 
 
 def test_load_limit_counts_this_runs_threads():
-    # before the run the load is other work's alone: with this run's 2 threads it must fit 2 cores + 0.5
+    # before the run the load is other work's alone: with this run's 2 threads it must fit 2.5
     assert load_reasons(0.4, None, cores=2, threads=2) == ()
     assert load_reasons(0.8, None, cores=2, threads=2) == (
         "load average 0.8 before start + 2 threads of this run on 2 cores",
@@ -93,7 +93,7 @@ def test_what_cannot_be_compared_says_why():
 
 @pytest.fixture
 def bench(monkeypatch):
-    """throughput.py whose measure() returns the given ratio, A/A and load instead of timing models."""
+    """throughput.py whose measure() returns the given ratio, A/A and load instead of timing."""
     throughput = pytest.importorskip("benchmarks.throughput")
     machine = {"ratio": 1.0, "aa": 1.0, "load_before": 0.1, "load_after": 2.0}
 
@@ -166,7 +166,14 @@ def test_compare_flags_a_regression_and_exits_non_zero(bench, tmp_path, capsys):
     assert bench("--json", baseline, ratio=1.0) == 0
     assert bench("--json", out, "--compare", baseline, ratio=0.9) == 3
     printed = capsys.readouterr().out
-    assert "REGRESSION (ratio fell 0.100 > 0.02)" in printed
+    assert "REGRESSION (ratio fell 0.100 > 0.02)" in printed and "-0.100" in printed
+    invalid = tmp_path / "invalid.json"
+    assert bench("--json", invalid, ratio=1.0, aa=0.8) == 1
+    assert bench("--json", tmp_path / "again.json", "--compare", invalid, ratio=0.5, aa=1.0) == 0
+    printed = capsys.readouterr().out.splitlines()
+    (line,) = [line for line in printed if line.startswith("  m_mae")]  # the comparison's line
+    assert line.split()[1:4] == ["0.500", "1.000", "-"]  # the change is not shown, not judged
+    assert "not compared (baseline INVALID (A/A 0.800 outside 1 +- 0.05))" in line
     with pytest.raises(SystemExit):
         bench("--json", tmp_path / "other.json", "--compare", tmp_path / "missing.json")
     assert "--compare" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 import os
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -33,6 +34,7 @@ def test_identity_without_process_group():
     assert gather_with_grad(t) is t
 
 
+@pytest.mark.ddp
 def test_two_process_graph_equals_concatenated_batch(tmp_path):
     mp.spawn(worker, args=(str(tmp_path / "init"), str(tmp_path)), nprocs=WORLD, join=True)
     x, y = (t.clone().requires_grad_(True) for t in full_batch())

@@ -94,3 +94,31 @@ def test_table_still_skips_json_files_that_are_not_results(tmp_path):
     (runs / "s1" / "stats.json").write_text("{not json, and no results mark")
     md, _ = table_main([str(runs), "--out", str(tmp_path / "t")])
     assert "41.00 ± 1.41" in md.read_text()
+
+
+def probe_cfg(digits_dir, **augmentations):
+    from omegaconf import OmegaConf
+
+    return OmegaConf.create({"data": {"train_path": str(digits_dir / "train"), "val_path": str(digits_dir / "val"),
+                                      "num_workers": 0, "augmentations": {"crop_size": 32, **augmentations}},
+                             "optimizer": {"batch_size": 64}})
+
+
+def test_the_digits_probe_trains_on_the_pretraining_crops_without_flips(digits_dir):
+    """solo-learn's probe augmentation (8 % crops, flips) took the digits probe from 87 % to 46 % (docs/evaluation.md)."""
+    import yaml
+    from torchvision import transforms
+
+    from solo_ext.launch.data import custom_loaders
+    from solo_ext.tools.zoo import generate
+
+    preset = yaml.safe_load(generate()["linear/digits/linear.yaml"])
+    assert preset["head_batchnorm"] is True
+    train_loader, _ = custom_loaders(probe_cfg(digits_dir, **preset["data"]["augmentations"]))
+    steps = {type(t): t for t in train_loader.dataset.transform.transforms}
+    assert steps[transforms.RandomResizedCrop].scale == (0.5, 1.0) and steps[transforms.RandomHorizontalFlip].p == 0.0
+    default, _ = custom_loaders(probe_cfg(digits_dir))  # solo-learn's augmentation stays the default
+    steps = {type(t): t for t in default.dataset.transform.transforms}
+    assert steps[transforms.RandomResizedCrop].scale == (0.08, 1.0) and steps[transforms.RandomHorizontalFlip].p == 0.5
+    with pytest.raises(ConfigError, match=r"^data.augmentations.crop_min_scale: 0 is not allowed"):
+        custom_loaders(probe_cfg(digits_dir, crop_min_scale=0))

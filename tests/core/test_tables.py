@@ -3,12 +3,14 @@ import json
 
 import pytest
 
-from solo_ext.reporting.paper_tables import PAPER_TABLES
+from solo_ext.config import MagmaSettings, SMAESettings
 from solo_ext.launch.results import write_results
+from solo_ext.reporting.paper_tables import PAPER_TABLES
 from solo_ext.reporting.tables import CSV_FIELDS, dataset_key, main, pretrain_facts
 
-MAGMA = {"start_epoch": 10, "duration": 100, "reference_layers": [10], "target_layer": -1, "rbf_scale": 1.0, "gather": False}
-SMAE = {"alpha": 0.5, "pixel_loss": "all", "critic": "c.pt", "masking": "random", "block_bank_size": 10000, "calibration_batches": 10}
+# method_kwargs sections with every default resolved, as the methods write them into args.json
+MAGMA = MagmaSettings.from_method_kwargs({}, MagmaSettings()).as_dict()
+SMAE = {**SMAESettings.from_method_kwargs({"smae": {"alpha": 0.0}}).as_dict(), "critic": "c.pt"}  # alpha: per run
 
 
 def args_json(method, dataset="cifar100", seed=5, backbone="vit_tiny", train_path="./datasets", epochs=2000, **method_kwargs):

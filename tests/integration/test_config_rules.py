@@ -7,6 +7,7 @@ from omegaconf import OmegaConf
 from solo_ext.config import ConfigError
 from solo_ext.launch.evaluate import linear
 from solo_ext.launch.pretrain import build_model, pretrain
+from tests.core.test_config_checks import RULES, SOLO_LEARN_RULES, documented_key
 from tests.integration.helpers import digits_config
 
 
@@ -106,6 +107,56 @@ def test_rule_linear_backbone(m_mae_checkpoint, digits_dir, tmp_path):
 
 
 def test_rule_head_batchnorm(m_mae_checkpoint, digits_dir, tmp_path):
-    cfg = digits_config("linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{m_mae_checkpoint}'", "+head_batchnorm=1", task="linear")
+    cfg = digits_config("linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{m_mae_checkpoint}'", "++head_batchnorm=1", task="linear")
     with pytest.raises(ConfigError, match="head_batchnorm: 1 is not allowed; expected true or false"):
         linear(cfg)
+
+
+def vicmae_one_large_crop(digits_dir, tmp_path):
+    from solo.args.pretrain import parse_cfg
+    from solo.methods import METHODS
+
+    cfg = digits_config("vicmae", digits_dir, tmp_path, "augmentations.1.crop_size=16")
+    OmegaConf.set_struct(cfg, False)
+    METHODS["vicmae"](parse_cfg(cfg))
+
+
+def linear_with(checkpoint, digits_dir, tmp_path, override):
+    linear(digits_config("linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{checkpoint}'", override,
+                         task="linear"))
+
+
+def model(method_file, *overrides):
+    return lambda digits_dir, tmp_path, _: build_model(digits_config(method_file, digits_dir, tmp_path, *overrides))
+
+
+# rule id -> (the key its error must start with, the smallest violation(digits_dir, tmp_path, m-mae checkpoint))
+SOLO_LEARN_VIOLATIONS = {
+    "masking_vit": ("backbone.name", model("colormae", "backbone.name=resnet18")),
+    "magma_vit": ("backbone.name", model("m-simclr", "backbone.name=resnet18")),
+    "magma_layers_in_depth": ("method_kwargs.magma.reference_layers",
+                              model("m-mae", "++method_kwargs.magma.reference_layers=[12]")),
+    "magma_reference_not_target": ("method_kwargs.magma.reference_layers",
+                                   model("m-mae", "++method_kwargs.magma.reference_layers=[11]")),
+    "large_crops": ("augmentations", model("m-simclr", "augmentations.0.num_crops=1")),
+    "vicmae_crops": ("augmentations", lambda digits_dir, tmp_path, _: vicmae_one_large_crop(digits_dir, tmp_path)),
+    "colormae_pattern_size": ("method_kwargs.colormae.pattern_size", model(
+        "colormae", "++method_kwargs.colormae.pattern_size=8", "backbone.kwargs.patch_size=2")),
+    "colormae_official_batch": ("method_kwargs.colormae.mode", model(
+        "colormae", "++method_kwargs.colormae.num_patterns=8", "++method_kwargs.colormae.mode=official")),
+    "vicmae_clip_temperature": ("method_kwargs.vicmae.temperature",
+                                model("vicmae-paper", "method_kwargs.vicmae.temperature=0.005")),
+    "devices_list": ("devices", model("m-mae", "devices=0")),
+    "linear_backbone": ("backbone.name", lambda d, t, ckpt: linear_with(ckpt(), d, t, "+backbone.name=vit_small")),
+    "head_batchnorm": ("head_batchnorm", lambda d, t, ckpt: linear_with(ckpt(), d, t, "++head_batchnorm=1")),
+}
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES if r.id in SOLO_LEARN_RULES], ids=lambda rule: rule.id)
+def test_solo_learn_rule_refuses_with_its_documented_key(rule, digits_dir, tmp_path, request):
+    """The other half of tests/core/test_config_checks.py::test_rule_refuses_with_its_documented_key."""
+    assert rule.id in SOLO_LEARN_VIOLATIONS, f"rule {rule.id!r} is in SOLO_LEARN_RULES but has no violation here"
+    key, violate = SOLO_LEARN_VIOLATIONS[rule.id]
+    with pytest.raises(ConfigError) as err:
+        violate(digits_dir, tmp_path, lambda: request.getfixturevalue("m_mae_checkpoint"))
+    assert key.startswith(documented_key(rule)) and str(err.value).startswith(f"{key}: "), str(err.value)

@@ -23,6 +23,7 @@ from solo_ext.losses import magma_loss
 from tests.integration import ddp_worker
 from tests.integration.helpers import digits_config
 
+pytestmark = pytest.mark.ddp
 REPO = Path(__file__).resolve().parents[2]
 WORLD = 2
 

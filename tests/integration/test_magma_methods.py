@@ -55,18 +55,42 @@ def test_m_mae_adds_the_weighted_regulariser(digits_dir, tmp_path):
     assert all(len(b._forward_hooks) == 0 for b in model.backbone.blocks)  # nothing left behind
 
 
-def test_u_mae_defaults():
-    assert METHODS["u_mae"].defaults().uniformity_weight == 0.01 and METHODS["u_mae"].defaults().weight == 0.0
-    assert METHODS["mu_mae"].defaults().uniformity_weight == 0.01 and METHODS["mu_mae"].defaults().weight == 1.0
+@pytest.mark.parametrize("method_file,magma_weight", [("u-mae", 0.0), ("mu-mae", 1.0)])
+def test_u_mae_and_mu_mae_default_weights_reach_the_loss(method_file, magma_weight, digits_dir, tmp_path):
+    """With neither weight in the config (MAGMA window open): U-MAE's loss is MAE's + 0.01 L_unif, MU-MAE's is
+    MAE's + 1 L_magma + 0.01 L_unif (the papers' weights), L_* as the method logs them."""
+    unset = ["~method_kwargs.uniformity_weight", *(["~method_kwargs.magma"] if magma_weight else []),
+             "+method_kwargs.magma.start_epoch=0"]
+    model = METHODS[method_file.replace("-", "_")](parsed(digits_config(method_file, digits_dir, tmp_path, *unset)))
+    mae = METHODS["mae"](parsed(digits_config("mae", digits_dir, tmp_path)))
+    logged = {}
+    model.log_dict = lambda values, **kwargs: logged.update(values)
+    loss, host = losses_on_the_same_batch(model, mae)
+    magma, uniformity = logged["train_magma_loss"].item(), logged["train_uniformity_loss"].item()
+    assert magma > 0 and uniformity > 0
+    assert (loss - host).item() == pytest.approx(magma_weight * magma + 0.01 * uniformity, rel=1e-3)
 
 
 @pytest.mark.parametrize("method_file", ["m-simclr", "m-vicreg"])
 def test_two_view_methods_regularise_first_crop(method_file, digits_dir, tmp_path):
+    """The regulariser is added to the host loss, and its gradient reaches the first crop's pixels, not the
+    second's."""
     cfg = parsed(digits_config(method_file, digits_dir, tmp_path, "++method_kwargs.magma.start_epoch=0"))
     model = METHODS[cfg.method](cfg)
-    loss = model.training_step(fake_batch(crops=2), 0)
-    loss.backward()
-    assert torch.isfinite(loss) and model.backbone.blocks[-1].mlp.fc2.weight.grad is not None
+    without = METHODS[cfg.method](parsed(digits_config(method_file, digits_dir, tmp_path, "++method_kwargs.magma.weight=0")))
+    without.load_state_dict(model.state_dict())
+    regularisers = []
+    regulariser = model.regulariser
+    model.regulariser = lambda *args: regularisers.append(regulariser(*args)) or regularisers[-1]
+    batch = fake_batch(crops=2)
+    first, second = (crop.requires_grad_(True) for crop in batch[1])
+    loss = model.training_step(batch, 0)
+    (term,) = regularisers
+    assert term > 0
+    assert torch.allclose(loss - term, without.training_step(fake_batch(crops=2), 0), atol=1e-6)
+    grad_first, grad_second = torch.autograd.grad(term, [first, second], allow_unused=True)
+    assert grad_first is not None and grad_first.abs().sum() > 0
+    assert grad_second is None or not grad_second.any()
 
 
 @pytest.mark.parametrize(

@@ -169,6 +169,7 @@ def contrastive_worker(rank, cfg_yaml, init_file, out_dir):
         dist.destroy_process_group()
 
 
+@pytest.mark.ddp
 @pytest.mark.parametrize("preset", ["vicmae", "vicmae-paper"])
 def test_two_process_positives_equal_the_concatenated_batch(preset, digits_dir, tmp_path):
     """2 gloo processes, half the batch each: the mean rank loss is the one-process loss over the whole batch
