@@ -218,7 +218,7 @@ def with_section(method, **section):
 def absent_clips(tmp_path):
     from torchvision import transforms
 
-    from solo_ext.tools.frame_pairs import FramePairDataset
+    from solo_ext.data.frame_pairs import FramePairDataset
 
     FramePairDataset(tmp_path / "absent", [transforms.ToTensor()] * 2)
 

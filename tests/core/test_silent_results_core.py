@@ -110,7 +110,7 @@ def test_the_digits_probe_trains_on_the_pretraining_crops_without_flips(digits_d
     from torchvision import transforms
 
     from solo_ext.launch.data import custom_loaders
-    from solo_ext.tools.zoo import generate
+    from dev.zoo import generate
 
     preset = yaml.safe_load(generate()["linear/digits/linear.yaml"])
     assert preset["head_batchnorm"] is True
