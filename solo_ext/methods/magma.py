@@ -5,7 +5,8 @@ Each method is its solo-learn host (MAE, SimCLR, VICReg) plus, on the first larg
 ``solo_ext.losses``.
 """
 
-from typing import Any, Dict, List, Sequence
+import warnings
+from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 from solo.methods.base import BaseMethod
@@ -21,6 +22,23 @@ from solo_ext.methods.mae_family import MaskedViTMAE
 from solo_ext.schedules import WindowedWeight
 
 __all__ = ["MMAE", "UMAE", "MUMAE", "MSimCLR", "MVICReg"]
+
+
+class MagmaNeverOn(UserWarning):
+    """A MAGMA weight > 0 whose epoch window never opens within max_epochs."""
+
+
+def magma_never_on(settings: MagmaSettings, max_epochs: Optional[int]) -> str:
+    """Why the MAGMA term stays off for the whole run despite weight > 0, or "" when it switches on.
+    Not an error: short smoke runs (max_epochs=1) of a preset keep its paper schedule on purpose."""
+    if settings.weight <= 0 or max_epochs is None:
+        return ""
+    if settings.start_epoch >= max_epochs:
+        return (f"method_kwargs.magma.start_epoch: {settings.start_epoch} >= max_epochs {max_epochs}: "
+                f"the MAGMA term (weight {settings.weight:g}) never switches on in this run")
+    if settings.duration == 0:
+        return "method_kwargs.magma.duration: 0: the MAGMA term never switches on in this run"
+    return ""
 
 
 class MagmaRegularised(SoloExtMethod):
@@ -59,6 +77,9 @@ class MagmaRegularised(SoloExtMethod):
         settings = MagmaSettings.from_method_kwargs(cfg.method_kwargs, cls.defaults())
         cfg.method_kwargs.magma = settings.as_dict()
         cfg.method_kwargs.uniformity_weight = settings.uniformity_weight
+        window_closed = magma_never_on(settings, cfg.get("max_epochs", None))
+        if window_closed:
+            warnings.warn(window_closed, MagmaNeverOn, stacklevel=2)
         return cfg
 
     def base_training_step(self, X: torch.Tensor, targets: torch.Tensor) -> Dict[str, Any]:
