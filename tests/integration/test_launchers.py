@@ -72,17 +72,17 @@ def test_linear_rebuilds_the_trained_backbone(m_mae_run, digits_dir, tmp_path):
     record = read_results(results_file)
     assert record["task"] == "linear" and record["pretrain"]["method"] == "m_mae"
     assert record["metrics"]["acc1"] == pytest.approx(float(trainer.callback_metrics["val_acc1"]))
-    assert record["pretrained_checkpoint"] == str(ckpt) and not record["settings"]["head_batchnorm"]
+    assert record["pretrained_checkpoint"] == str(ckpt) and record["settings"]["head_batchnorm"] is True  # the digits preset's
 
 
 def test_linear_head_batchnorm_without_affine(m_mae_run, digits_dir, tmp_path):
     _, ckpt = m_mae_run
-    cfg = digits_config("linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{ckpt}'", "+head_batchnorm=true", task="linear")
+    cfg = digits_config("linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{ckpt}'", "++head_batchnorm=true", task="linear")
     model = linear(cfg).lightning_module
     norm, head = model.classifier
     assert isinstance(norm, torch.nn.BatchNorm1d) and not norm.affine and norm.num_batches_tracked > 0
     assert head.in_features == 192 and norm.running_mean.abs().sum() > 0  # statistics of the features it saw
-    bad = digits_config("linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{ckpt}'", "+head_batchnorm=maybe", task="linear")
+    bad = digits_config("linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{ckpt}'", "++head_batchnorm=maybe", task="linear")
     with pytest.raises(ConfigError, match="head_batchnorm"):
         linear(bad)
 
