@@ -74,6 +74,7 @@ def test_mae_checkpoint_gets_every_figure(m_mae_run, small_digits, tmp_path, cap
     assert "18 val images" in printed and "60 train images" in printed  # 3 classes: 6 val each, 20 train each
 
 
+@pytest.mark.slow
 def test_simclr_checkpoint_skips_the_decoder_figures(simclr_run, small_digits, tmp_path, capsys):
     written = _analyze(simclr_run, small_digits / "single", tmp_path, "--classes", "2")
     assert sorted(written) == ["attention", "keys", "pacmap"]
