@@ -63,6 +63,7 @@ def _analyze(run, data, out, *extra):
     return analyze.main([str(run), "--data", str(data), "--out", str(out), "--images", "3", "--per_class", "6", *extra])
 
 
+@pytest.mark.slow
 def test_mae_checkpoint_gets_every_figure(m_mae_run, small_digits, tmp_path, capsys):
     written = _analyze(m_mae_run, small_digits / "split", tmp_path / "figures")  # --classes: 10, or all 3 here
     assert sorted(written) == sorted(analyze.FIGURES)
