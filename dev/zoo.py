@@ -77,7 +77,8 @@ DATASETS = {
     # a large common offset) and trains on the pretraining's crops without flips, not on solo-learn's 8 % crops
     # and flips (docs/evaluation.md)
     "digits": {**_cpu_quickstart("digits", epochs=15, mean=0.3094, std=0.3488, flip=0.0, min_scale=0.5),
-               "linear": dict(head_batchnorm=True), "linear_augmentation": dict(crop_min_scale=0.5, horizontal_flip_prob=0.0)},
+               "linear": dict(head_batchnorm=True),
+               "linear_augmentation": dict(crop_min_scale=0.5, horizontal_flip_prob=0.0)},
     # Fashion-MNIST on CPU (solo-ext data fashion-mnist --out ./data/fashion-mnist): real photographs, 60k train /
     # 10k val. mean/std: the 60k train images as written at 32 px (bicubic). Flips keep every label (garments are
     # near mirror-symmetric; a flipped shoe points the other way and is still a shoe). Crops down to 20% of the

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 TIERS = {
-    "slow": "trains for longer than ~10 s on a quiet 2-core machine",
+    "slow": "seconds or more each: starts a fresh Python, trains long or composes many configs",
     "ddp": "starts several processes (gloo / Lightning DDP)",
 }
 

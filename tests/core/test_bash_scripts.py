@@ -97,12 +97,13 @@ def override_keys(argv):
 
 
 @pytest.mark.parametrize("name,args", [
-    ("reproduce_magma.sh", ["--datasets", "cifar100 stl10 tiny-imagenet imagenet100 digits", "--tables", "1 4 5",
-                            "--tiny-imagenet-src", "/d/tin", "--seeds", "5 6"]),
+    pytest.param("reproduce_magma.sh", ["--datasets", "cifar100 stl10 tiny-imagenet imagenet100 digits",
+                                        "--tables", "1 4 5", "--tiny-imagenet-src", "/d/tin", "--seeds", "5 6"],
+                 marks=pytest.mark.slow),
     ("reproduce_smae.sh", ["--tiny-imagenet-src", "/d/tin", "--cub-src", "/d/cub.tgz", "--mask-ratios", "0.5"]),
     ("reproduce_vicmae.sh", ["--datasets", "imagenet imagenet100 cifar100 digits"]),
-    ("reproduce_colormae.sh", ["--datasets", "imagenet imagenet100 cifar100 stl10 tiny-imagenet digits",
-                               "--ablations", "mask_ratio patterns colors"]),
+    pytest.param("reproduce_colormae.sh", ["--datasets", "imagenet imagenet100 cifar100 stl10 tiny-imagenet digits",
+                                           "--ablations", "mask_ratio patterns colors"], marks=pytest.mark.slow),
     ("smae_sweep.sh", ["--dataset", "digits"]),
 ])
 def test_every_printed_command_composes_with_its_zoo_config(tmp_path, name, args):

@@ -5,6 +5,7 @@ from solo_ext.losses import load_critic_features
 from solo_ext.launch.critic import train_critic
 
 
+@pytest.mark.slow
 def test_trains_writes_top1_and_loads_as_a_critic(digits_dir, tmp_path):
     out = tmp_path / "critic.pt"
     top1 = train_critic(digits_dir, out, size=64, mean=[0.31] * 3, std=[0.35] * 3, epochs=1, batch=32,

@@ -504,6 +504,7 @@ def test_an_out_folder_of_another_budget_is_refused(tmp_path):
             )
 
 
+@pytest.mark.slow
 def test_dry_run_and_report_need_no_solo_learn(tmp_path):
     hide_solo = (
         "import sys\n"

@@ -1,5 +1,5 @@
-"""Silently wrong results (#16), the checks that need no solo-learn: train/val class folders, damaged results
-files in `solo-ext table`."""
+"""Silently wrong results (#16), the checks that need no solo-learn: train/val class
+folders, damaged files in `solo-ext table`."""
 
 import json
 
@@ -39,14 +39,16 @@ def test_same_class_folders_and_non_folder_datasets_pass(tmp_path):
     val = folders(tmp_path / "val", ["b", "a"])
     check_class_folders(train, val, "data.val_path")
     (tmp_path / "train" / "c").mkdir()
-    check_split_classes("cifar10", "image_folder", train, val, "data.val_path")  # a torchvision archive folder
+    check_split_classes(
+        "cifar10", "image_folder", train, val, "data.val_path"
+    )  # a torchvision archive folder
     check_split_classes("custom", "h5", train, val, "data.val_path")
     with pytest.raises(ConfigError, match="missing in val"):
         check_split_classes("custom", "image_folder", train, val, "data.val_path")
 
 
 def test_a_subset_of_classes_only_needs_those_in_val(tmp_path):
-    """solo-ext analyze looks at the first N classes: val must hold them, other folders do not matter."""
+    """solo-ext analyze looks at the first N classes: val must hold them, other folders not."""
     train = folders(tmp_path / "train", ["a", "b", "c"])
     val = folders(tmp_path / "val", ["a", "b", "x"])
     check_class_folders(train, val, "--data", classes=["a", "b"])
@@ -56,8 +58,16 @@ def test_a_subset_of_classes_only_needs_those_in_val(tmp_path):
 
 def linear_record(root, rel, acc1, seed):
     pretrain = {"name": "m", "method": "m_mae", "seed": seed, "data": {"dataset": "cifar100"}}
-    return write_results(root / rel, "linear", {"acc1": acc1}, dataset="cifar100", train_path="./datasets",
-                         val_path="./datasets", pretrained_checkpoint="last.ckpt", pretrain=pretrain)
+    return write_results(
+        root / rel,
+        "linear",
+        {"acc1": acc1},
+        dataset="cifar100",
+        train_path="./datasets",
+        val_path="./datasets",
+        pretrained_checkpoint="last.ckpt",
+        pretrain=pretrain,
+    )
 
 
 @pytest.mark.parametrize("damage", ["truncated", "empty", "no_acc1", "schema", "nan"])
@@ -99,13 +109,22 @@ def test_table_still_skips_json_files_that_are_not_results(tmp_path):
 def probe_cfg(digits_dir, **augmentations):
     from omegaconf import OmegaConf
 
-    return OmegaConf.create({"data": {"train_path": str(digits_dir / "train"), "val_path": str(digits_dir / "val"),
-                                      "num_workers": 0, "augmentations": {"crop_size": 32, **augmentations}},
-                             "optimizer": {"batch_size": 64}})
+    return OmegaConf.create(
+        {
+            "data": {
+                "train_path": str(digits_dir / "train"),
+                "val_path": str(digits_dir / "val"),
+                "num_workers": 0,
+                "augmentations": {"crop_size": 32, **augmentations},
+            },
+            "optimizer": {"batch_size": 64},
+        }
+    )
 
 
 def test_the_digits_probe_trains_on_the_pretraining_crops_without_flips(digits_dir):
-    """solo-learn's probe augmentation (8 % crops, flips) took the digits probe from 87 % to 46 % (docs/evaluation.md)."""
+    """solo-learn's probe augmentation (8 % crops, flips) took the digits probe from 87 % to 46 %
+    (docs/evaluation.md)."""
     import yaml
     from torchvision import transforms
 
@@ -116,9 +135,17 @@ def test_the_digits_probe_trains_on_the_pretraining_crops_without_flips(digits_d
     assert preset["head_batchnorm"] is True
     train_loader, _ = custom_loaders(probe_cfg(digits_dir, **preset["data"]["augmentations"]))
     steps = {type(t): t for t in train_loader.dataset.transform.transforms}
-    assert steps[transforms.RandomResizedCrop].scale == (0.5, 1.0) and steps[transforms.RandomHorizontalFlip].p == 0.0
-    default, _ = custom_loaders(probe_cfg(digits_dir))  # solo-learn's augmentation stays the default
+    assert (
+        steps[transforms.RandomResizedCrop].scale == (0.5, 1.0)
+        and steps[transforms.RandomHorizontalFlip].p == 0.0
+    )
+    default, _ = custom_loaders(
+        probe_cfg(digits_dir)
+    )  # solo-learn's augmentation stays the default
     steps = {type(t): t for t in default.dataset.transform.transforms}
-    assert steps[transforms.RandomResizedCrop].scale == (0.08, 1.0) and steps[transforms.RandomHorizontalFlip].p == 0.5
+    assert (
+        steps[transforms.RandomResizedCrop].scale == (0.08, 1.0)
+        and steps[transforms.RandomHorizontalFlip].p == 0.5
+    )
     with pytest.raises(ConfigError, match=r"^data.augmentations.crop_min_scale: 0 is not allowed"):
         custom_loaders(probe_cfg(digits_dir, crop_min_scale=0))

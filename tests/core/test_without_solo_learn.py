@@ -4,6 +4,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 HIDE_SOLO = textwrap.dedent(
     """
     import sys
@@ -20,6 +22,7 @@ def run(code):
     return subprocess.run([sys.executable, "-c", HIDE_SOLO + textwrap.dedent(code)], capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_core_imports_and_register_explains():
     result = run(
         """

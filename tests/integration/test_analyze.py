@@ -63,6 +63,7 @@ def _analyze(run, data, out, *extra):
     return analyze.main([str(run), "--data", str(data), "--out", str(out), "--images", "3", "--per_class", "6", *extra])
 
 
+@pytest.mark.slow
 def test_mae_checkpoint_gets_every_figure(m_mae_run, small_digits, tmp_path, capsys):
     written = _analyze(m_mae_run, small_digits / "split", tmp_path / "figures")  # --classes: 10, or all 3 here
     assert sorted(written) == sorted(analyze.FIGURES)
@@ -74,6 +75,7 @@ def test_mae_checkpoint_gets_every_figure(m_mae_run, small_digits, tmp_path, cap
     assert "18 val images" in printed and "60 train images" in printed  # 3 classes: 6 val each, 20 train each
 
 
+@pytest.mark.slow
 def test_simclr_checkpoint_skips_the_decoder_figures(simclr_run, small_digits, tmp_path, capsys):
     written = _analyze(simclr_run, small_digits / "single", tmp_path, "--classes", "2")
     assert sorted(written) == ["attention", "keys", "pacmap"]

@@ -72,17 +72,17 @@ def test_linear_rebuilds_the_trained_backbone(m_mae_run, digits_dir, tmp_path):
     record = read_results(results_file)
     assert record["task"] == "linear" and record["pretrain"]["method"] == "m_mae"
     assert record["metrics"]["acc1"] == pytest.approx(float(trainer.callback_metrics["val_acc1"]))
-    assert record["pretrained_checkpoint"] == str(ckpt) and not record["settings"]["head_batchnorm"]
+    assert record["pretrained_checkpoint"] == str(ckpt) and record["settings"]["head_batchnorm"] is True  # the digits preset's
 
 
 def test_linear_head_batchnorm_without_affine(m_mae_run, digits_dir, tmp_path):
     _, ckpt = m_mae_run
-    cfg = digits_config("linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{ckpt}'", "+head_batchnorm=true", task="linear")
+    cfg = digits_config("linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{ckpt}'", "++head_batchnorm=true", task="linear")
     model = linear(cfg).lightning_module
     norm, head = model.classifier
     assert isinstance(norm, torch.nn.BatchNorm1d) and not norm.affine and norm.num_batches_tracked > 0
     assert head.in_features == 192 and norm.running_mean.abs().sum() > 0  # statistics of the features it saw
-    bad = digits_config("linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{ckpt}'", "+head_batchnorm=maybe", task="linear")
+    bad = digits_config("linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{ckpt}'", "++head_batchnorm=maybe", task="linear")
     with pytest.raises(ConfigError, match="head_batchnorm"):
         linear(bad)
 
@@ -104,6 +104,7 @@ def test_linear_refuses_a_different_backbone(m_mae_run, digits_dir, tmp_path):
         linear(cfg)
 
 
+@pytest.mark.slow
 def test_knn_evaluates_at_the_dataset_resolution(m_mae_run, digits_dir):
     _, ckpt = m_mae_run
     results = knn_main([
@@ -115,6 +116,7 @@ def test_knn_evaluates_at_the_dataset_resolution(m_mae_run, digits_dir):
     assert 10.0 < acc1 <= 100.0 and acc5 >= acc1  # 32-px digits; chance is 10%
 
 
+@pytest.mark.slow
 def test_knn_writes_a_results_file_and_never_replaces_one(m_mae_run, digits_dir, tmp_path):
     _, ckpt = m_mae_run
     argv = ["--pretrained_checkpoint_dir", str(ckpt), "--dataset", "custom", "--train_data_path", f"{digits_dir}/train",
@@ -129,6 +131,7 @@ def test_knn_writes_a_results_file_and_never_replaces_one(m_mae_run, digits_dir,
     knn_main(argv + ["--overwrite"])
 
 
+@pytest.mark.slow
 def test_cli_reports_a_config_error(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "solo_ext.cli", "pretrain", "--config-path", str(zoo_path() / "pretrain" / "digits"),
@@ -140,6 +143,7 @@ def test_cli_reports_a_config_error(tmp_path):
 
 
 @pytest.mark.skipif(SOLO_LEARN_SRC is None, reason="no solo-learn source tree: set SOLO_LEARN_SRC (or install solo-learn editable) to run its main_pretrain.py")
+@pytest.mark.slow
 def test_solo_learns_main_pretrain_runs_a_two_crop_method(digits_dir, tmp_path):
     script = Path(SOLO_LEARN_SRC) / "main_pretrain.py"
     result = subprocess.run(
@@ -155,6 +159,7 @@ def test_solo_learns_main_pretrain_runs_a_two_crop_method(digits_dir, tmp_path):
     assert args["method"] == "m_simclr" and args["method_kwargs"]["magma"]["reference_layers"] == [10]
 
 
+@pytest.mark.slow
 def test_solo_learn_builtin_checkpoint_evaluates_and_untrusted_pickles_are_refused(digits_dir, tmp_path):
     """solo-learn's own MAE: evaluated with its 12-head ViT; a file with python objects needs trust."""
     from omegaconf import OmegaConf

@@ -117,6 +117,7 @@ def assert_backbone_arrived(linear_ckpt: Path, pretrained_ckpt: Path) -> None:
 VIT_TINY_224 = ["+backbone.name=vit_tiny", "+backbone.kwargs.patch_size=32", "+backbone.kwargs.img_size=224"]
 
 
+@pytest.mark.slow
 def test_mae_family_needs_pretrain_method_mae(pretrained, digits_dir, tmp_path):
     ckpt = pretrained("m-mae")
     mae_vit, default_vit = solo_learn_backbone("vit_tiny", "mae"), solo_learn_backbone("vit_tiny", None)
@@ -134,6 +135,7 @@ def test_mae_family_needs_pretrain_method_mae(pretrained, digits_dir, tmp_path):
     assert gap(linear_ckpt, loss, mae_vit, digits_dir) > 1e-4
 
 
+@pytest.mark.slow
 def test_two_crop_magma_method_keeps_solo_learns_default_vit(pretrained, digits_dir, tmp_path):
     """M-SimCLR trains solo-learn's default ViT; its own name as pretrain_method (or none) rebuilds that ViT."""
     ckpt = pretrained("m-simclr")
@@ -143,6 +145,7 @@ def test_two_crop_magma_method_keeps_solo_learns_default_vit(pretrained, digits_
     assert gap(linear_ckpt, loss, solo_learn_backbone("vit_tiny", "mae"), digits_dir) > 1e-4
 
 
+@pytest.mark.slow
 def test_vit_lite_is_known_to_main_linear_through_the_plugin(pretrained, digits_dir, tmp_path):
     """SMAE's ViT-Lite (not a solo-learn backbone) is built by main_linear.py because our Hydra plugin registers it."""
     ckpt = pretrained("smae", "++method_kwargs.smae.alpha=0", "~method_kwargs.smae.critic")
@@ -154,6 +157,7 @@ def test_vit_lite_is_known_to_main_linear_through_the_plugin(pretrained, digits_
     assert gap(linear_ckpt, loss, vit_lite, digits_dir) < 1e-5
 
 
+@pytest.mark.slow
 def test_custom_datasets_need_a_224_px_checkpoint(pretrained, digits_dir, tmp_path):
     """main_linear.py feeds `custom` data at 224 px whatever the config says: a 32-px ViT stops at its first batch."""
     ckpt = pretrained("m-mae", "backbone.kwargs.img_size=32", "backbone.kwargs.patch_size=8", "augmentations.0.crop_size=32")

@@ -6,6 +6,7 @@ paper's λ = 1. It runs on the GPU when there is one. A CPU without fp16 matrix 
 emulates fp16 GEMMs about 100× slower than fp32, so the CPU run is shorter (80 steps of 4 real digits).
 """
 
+import pytest
 import torch
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import Compose, Normalize, ToTensor
@@ -30,6 +31,7 @@ def digit_batches(digits_dir, augmentation):
     return batches
 
 
+@pytest.mark.slow
 def test_m_mae_trains_in_fp16_autocast_without_nan(digits_dir, tmp_path):
     active = ["++method_kwargs.magma.start_epoch=0", "++method_kwargs.magma.weight=1.0"]
     cfg = digits_config("m-mae", digits_dir, tmp_path, *active)

@@ -190,6 +190,7 @@ def test_resume_from_a_truncated_checkpoint_is_one_clear_error(two_epoch_run, di
         pretrain_launcher.pretrain(cfg)
 
 
+@pytest.mark.slow
 def test_ctrl_c_exits_130_and_says_how_to_resume(digits_dir, tmp_path):
     """A real `solo-ext pretrain` process, SIGINT once its first checkpoint is on disk."""
     command = [sys.executable, "-m", "solo_ext.cli", "pretrain", "--config-path", str(zoo_path() / "pretrain" / "digits"),

@@ -1,6 +1,6 @@
-"""Silently wrong results (#16): what used to exit 0 with a wrong or empty result now stops before training
-with one line naming the key or flag (class folders of train and val, a batch larger than the training set,
-kNN's k larger than the training set) and knn's loader workers follow the machine."""
+"""Silently wrong results (#16): what used to exit 0 with a wrong or empty result now stops before
+training with one line naming the key or flag (class folders of train and val, a batch larger than
+the training set, kNN's k larger than the training set); knn's loader workers follow the machine."""
 
 import shutil
 from pathlib import Path
@@ -40,21 +40,39 @@ def val_with_extra(digits_dir, tmp_path) -> Path:
     return val
 
 
-def test_pretrain_refuses_a_val_folder_with_other_classes_before_training(digits_dir, val_without_0, tmp_path):
-    cfg = digits_config("m-mae", digits_dir, tmp_path, f"data.val_path={val_without_0}",
-                        "++method_kwargs.magma.start_epoch=0")
+def test_pretrain_refuses_a_val_folder_with_other_classes_before_training(
+    digits_dir, val_without_0, tmp_path
+):
+    cfg = digits_config(
+        "m-mae",
+        digits_dir,
+        tmp_path,
+        f"data.val_path={val_without_0}",
+        "++method_kwargs.magma.start_epoch=0",
+    )
     with pytest.raises(ConfigError) as err:
         pretrain(cfg)
     message = str(err.value)
-    assert message.startswith("data.val_path: the class folders of ") and MISSING_0.replace("\\", "") in message
+    assert (
+        message.startswith("data.val_path: the class folders of ")
+        and MISSING_0.replace("\\", "") in message
+    )
     assert str(val_without_0) in message and f"{digits_dir}/train" in message
     assert not (tmp_path / "trained_models").exists()  # no run folder, nothing trained
 
 
 @pytest.mark.slow
-def test_linear_refuses_a_val_folder_with_other_classes(checkpoint, digits_dir, val_without_0, tmp_path):
-    cfg = digits_config("linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{checkpoint}'",
-                        f"data.val_path={val_without_0}", task="linear")
+def test_linear_refuses_a_val_folder_with_other_classes(
+    checkpoint, digits_dir, val_without_0, tmp_path
+):
+    cfg = digits_config(
+        "linear",
+        digits_dir,
+        tmp_path,
+        f"pretrained_feature_extractor='{checkpoint}'",
+        f"data.val_path={val_without_0}",
+        task="linear",
+    )
     with pytest.raises(ConfigError, match=rf"^data.val_path: .*{MISSING_0}"):
         linear(cfg)
     assert not (tmp_path / "trained_models").exists()
@@ -62,18 +80,45 @@ def test_linear_refuses_a_val_folder_with_other_classes(checkpoint, digits_dir, 
 
 @pytest.mark.slow
 def test_knn_refuses_a_val_folder_with_an_extra_class(checkpoint, digits_dir, val_with_extra):
-    argv = ["--pretrained_checkpoint_dir", str(checkpoint), "--dataset", "custom", "--train_data_path",
-            f"{digits_dir}/train", "--val_data_path", str(val_with_extra), "--num_workers", "0", "--cpu"]
+    argv = [
+        "--pretrained_checkpoint_dir",
+        str(checkpoint),
+        "--dataset",
+        "custom",
+        "--train_data_path",
+        f"{digits_dir}/train",
+        "--val_data_path",
+        str(val_with_extra),
+        "--num_workers",
+        "0",
+        "--cpu",
+    ]
     with pytest.raises(ConfigError, match=r"^--val_data_path: .*only in val: \['99'\]"):
         knn_main(argv)
 
 
-@pytest.mark.parametrize("devices,batch,shown", [("[0]", 2000, r"\(1437 images in \S+\)"),
-                                                 ("[0,1]", 1000, r"\(1437 images in \S+, 719 per device over 2 devices\)")])
-def test_pretrain_refuses_a_batch_larger_than_the_training_set(devices, batch, shown, digits_dir, tmp_path):
-    cfg = digits_config("m-mae", digits_dir, tmp_path, f"optimizer.batch_size={batch}", f"devices={devices}",
-                        "++method_kwargs.magma.start_epoch=0")
-    with pytest.raises(ConfigError, match=rf"^optimizer.batch_size: {batch} is larger than the training set {shown}"):
+@pytest.mark.parametrize(
+    "devices,batch,shown",
+    [
+        ("[0]", 2000, r"\(1437 images in \S+\)"),
+        ("[0,1]", 1000, r"\(1437 images in \S+, 719 per device over 2 devices\)"),
+    ],
+)
+def test_pretrain_refuses_a_batch_larger_than_the_training_set(
+    devices, batch, shown, digits_dir, tmp_path
+):
+    cfg = digits_config(
+        "m-mae",
+        digits_dir,
+        tmp_path,
+        f"optimizer.batch_size={batch}",
+        f"devices={devices}",
+        "++method_kwargs.magma.start_epoch=0",
+    )
+    with pytest.raises(
+        ConfigError,
+        match=rf"^optimizer.batch_size: {batch} is larger than the training set {shown}",
+    ):
         pretrain(cfg)
     assert not (tmp_path / "trained_models").exists()
 
@@ -83,8 +128,16 @@ def test_pretrain_accepts_a_batch_that_fills_one_step_per_device(digits_dir, tmp
     from solo_ext.launch.common import check_batch_fits
     from solo_ext.launch.pretrain import _train_data, build_model
 
-    cfg, _ = build_model(digits_config("m-mae", digits_dir, tmp_path, "optimizer.batch_size=719", "devices=[0,1]",
-                                       "++method_kwargs.magma.start_epoch=0"))
+    cfg, _ = build_model(
+        digits_config(
+            "m-mae",
+            digits_dir,
+            tmp_path,
+            "optimizer.batch_size=719",
+            "devices=[0,1]",
+            "++method_kwargs.magma.start_epoch=0",
+        )
+    )
     train_loader, _ = _train_data(cfg, None)
     check_batch_fits(cfg, train_loader)
     cfg.optimizer.batch_size = 720
@@ -95,9 +148,18 @@ def test_pretrain_accepts_a_batch_that_fills_one_step_per_device(digits_dir, tmp
 
 @pytest.mark.slow
 def test_linear_refuses_a_batch_larger_than_the_training_set(checkpoint, digits_dir, tmp_path):
-    cfg = digits_config("linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{checkpoint}'",
-                        "optimizer.batch_size=1500", task="linear")
-    with pytest.raises(ConfigError, match=r"^optimizer.batch_size: 1500 is larger than the training set \(1437 images"):
+    cfg = digits_config(
+        "linear",
+        digits_dir,
+        tmp_path,
+        f"pretrained_feature_extractor='{checkpoint}'",
+        "optimizer.batch_size=1500",
+        task="linear",
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"^optimizer.batch_size: 1500 is larger than the training set \(1437 images",
+    ):
         linear(cfg)
     assert not (tmp_path / "trained_models").exists()
 
@@ -109,18 +171,43 @@ def test_knn_refuses_k_larger_than_the_training_set(checkpoint, digits_dir, tmp_
         (train / source.name).mkdir(parents=True)
         for image in sorted(source.iterdir())[:10]:
             shutil.copy(image, train / source.name / image.name)
-    argv = ["--pretrained_checkpoint_dir", str(checkpoint), "--dataset", "custom", "--train_data_path", str(train),
-            "--val_data_path", f"{digits_dir}/val", "--num_workers", "0", "--cpu", "--k", "10", "500"]
-    with pytest.raises(ConfigError, match=rf"^--k: 500 is larger than the training set \(100 images in {train}\); "
-                                          r"allowed: 1 to 100"):
+    argv = [
+        "--pretrained_checkpoint_dir",
+        str(checkpoint),
+        "--dataset",
+        "custom",
+        "--train_data_path",
+        str(train),
+        "--val_data_path",
+        f"{digits_dir}/val",
+        "--num_workers",
+        "0",
+        "--cpu",
+        "--k",
+        "10",
+        "500",
+    ]
+    with pytest.raises(
+        ConfigError,
+        match=rf"^--k: 500 is larger than the training set \(100 images in {train}\); "
+        r"allowed: 1 to 100",
+    ):
         knn_main(argv)
     results = knn_main(argv[:-1])  # k = 10 fits
     assert list(results) == [(10, "euclidean", None)]
 
 
 def test_knn_loader_workers_default_to_the_available_cores(monkeypatch):
-    required = ["--pretrained_checkpoint_dir", "x", "--dataset", "custom", "--train_data_path", "t",
-                "--val_data_path", "v"]
+    required = [
+        "--pretrained_checkpoint_dir",
+        "x",
+        "--dataset",
+        "custom",
+        "--train_data_path",
+        "t",
+        "--val_data_path",
+        "v",
+    ]
     monkeypatch.setattr(evaluate, "available_cores", lambda: 2)
     assert knn_parser().parse_args(required).num_workers == 2
     monkeypatch.setattr(evaluate, "available_cores", lambda: 64)

@@ -21,6 +21,7 @@ def smae_config(name, digits_dir, tmp_path, critic, *overrides):
     return digits_config(name, digits_dir, tmp_path, f"++method_kwargs.smae.critic={critic}", *overrides)
 
 
+@pytest.mark.slow
 def test_trains_calibrates_and_keeps_constants_on_resume(critic, digits_dir, tmp_path):
     trainer = pretrain(smae_config("smae", digits_dir, tmp_path, critic, "++method_kwargs.smae.calibration_batches=2"))
     model = trainer.lightning_module
@@ -66,6 +67,7 @@ def test_block_masking_hides_exactly_half(critic, digits_dir, tmp_path):
     assert model.block_masks.shape[1:] == (8, 8) and "block_masks" not in str(list(model.state_dict()))
 
 
+@pytest.mark.slow
 def test_vit_lite_checkpoint_is_rebuilt_for_evaluation(critic, digits_dir, tmp_path):
     pretrain(smae_config("smae", digits_dir, tmp_path, critic, "++method_kwargs.smae.calibration_batches=1"))
     ckpt = next((tmp_path / "trained_models" / "smae").rglob("*.ckpt"))

@@ -110,6 +110,7 @@ def test_every_method_trains_in_main_pretrain_and_its_checkpoint_evaluates(metho
 
 
 @needs_scripts
+@pytest.mark.slow
 def test_edited_main_pretrain_stops_solo_ext_methods_with_one_message(digits_dir, tmp_path):
     edited = tmp_path / "main_pretrain.py"
     edited.write_text(MAIN_PRETRAIN.read_text().replace("seed_everything(cfg.seed)", "seed_everything(cfg.seed)  # edited", 1))
@@ -122,6 +123,7 @@ def test_edited_main_pretrain_stops_solo_ext_methods_with_one_message(digits_dir
 
 @needs_scripts
 @pytest.mark.parametrize("script", ["known", "edited"])
+@pytest.mark.slow
 def test_builtin_methods_run_solo_learns_own_way(script, digits_dir, tmp_path):
     """solo-learn's own mae, through the known script (our wrapper hands it to solo-learn's parse_cfg) and
     through an edited one (not ours to stop): solo-learn's pipeline, Checkpointer and CPU quirks apply."""

@@ -128,6 +128,7 @@ def test_video_frame_pairs_through_the_launcher(tmp_path):
 
 @pytest.mark.skipif(SOLO_LEARN_SRC is None, reason="no solo-learn source tree: set SOLO_LEARN_SRC (or install solo-learn editable)")
 @pytest.mark.parametrize("preset,loss", [("vicmae", "nt_xent"), ("vicmae-paper", "clip")])
+@pytest.mark.slow
 def test_solo_learns_main_pretrain_runs_vicmae(preset, loss, digits_dir, tmp_path):
     from pathlib import Path
 
