@@ -59,6 +59,7 @@ from benchmarks.verdict import (  # noqa: E402
 HERE = Path(__file__).resolve().parent
 DEFAULT_JSON = HERE / "results" / "throughput-latest.json"
 
+
 class Pair(NamedTuple):
     """A method's zoo config against its baseline's ("config:method" runs another method on a config)."""
 
@@ -76,8 +77,12 @@ PAIRS = {
     "colormae": Pair("colormae", "mae", 0.99),
     "colormae_fp16": Pair("colormae", "mae", 0.99, ("++method_kwargs.colormae.fp16=true",)),
     "smae": Pair("smae", "mae-lite", 0.85),  # SMAE's zoo exists for tiny-imagenet (and digits) only
-    "vicmae": Pair("vicmae", "vicmae:mae", 0.95),  # baseline: solo-learn's MAE on ViC-MAE's two views and settings
-    "vicmae_paper": Pair("vicmae-paper", "vicmae-paper:mae", 0.95, ("++method_kwargs.vicmae.con_start_epoch=0",)),
+    "vicmae": Pair(
+        "vicmae", "vicmae:mae", 0.95
+    ),  # baseline: solo-learn's MAE on ViC-MAE's two views and settings
+    "vicmae_paper": Pair(
+        "vicmae-paper", "vicmae-paper:mae", 0.95, ("++method_kwargs.vicmae.con_start_epoch=0",)
+    ),
 }
 PAIR_DATASET = {"smae": "tiny-imagenet"}
 
@@ -97,15 +102,22 @@ def build(dataset: str, config: str, batch: int, device: torch.device, extra=())
     from solo.methods import METHODS
 
     config, _, method = config.partition(":")  # "config:method" runs another method on that config
-    overrides = [f"optimizer.batch_size={batch}", "knn_eval.enabled=false", "data.train_path=/unused", "data.val_path=null",
-                 *extra]
+    overrides = [
+        f"optimizer.batch_size={batch}",
+        "knn_eval.enabled=false",
+        "data.train_path=/unused",
+        "data.val_path=null",
+        *extra,
+    ]
     if method:
         overrides.append(f"method={method}")
     if config.startswith("smae"):
         overrides.append(f"++method_kwargs.smae.critic={untrained_critic()}")
     if config.startswith("m-") or config == "mu-mae":
         overrides.append("++method_kwargs.magma.start_epoch=0")
-    with initialize_config_dir(config_dir=str(zoo_path() / "pretrain" / dataset), version_base="1.2"):
+    with initialize_config_dir(
+        config_dir=str(zoo_path() / "pretrain" / dataset), version_base="1.2"
+    ):
         cfg = compose(config_name=config, overrides=overrides)
     OmegaConf.set_struct(cfg, False)
     cfg.data.num_classes = 10  # no dataset folder is read
@@ -114,8 +126,14 @@ def build(dataset: str, config: str, batch: int, device: torch.device, extra=())
     torch.manual_seed(0)
     model = METHODS[cfg.method](cfg).to(device)
     crop = cfg.augmentations[0].crop_size
-    crops = [torch.randn(batch, 3, crop, crop, device=device) for _ in range(cfg.data.num_large_crops)]
-    batch_data = [torch.arange(batch, device=device), crops, torch.randint(0, 10, (batch,), device=device)]
+    crops = [
+        torch.randn(batch, 3, crop, crop, device=device) for _ in range(cfg.data.num_large_crops)
+    ]
+    batch_data = [
+        torch.arange(batch, device=device),
+        crops,
+        torch.randint(0, 10, (batch,), device=device),
+    ]
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     return model, batch_data, optimizer
 
@@ -160,7 +178,9 @@ def _report_peak_rss(dataset: str, config: str, batch: str, *extra: str) -> None
     for _ in range(3):
         step(*parts)
     # VmHWM is this process's own high-water mark (ru_maxrss keeps the parent's across fork/exec)
-    peak_kib = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    peak_kib = next(
+        int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")
+    )
     print(peak_kib / 2**20)
 
 
@@ -170,10 +190,17 @@ def own_work_ms(model, batch: int, device, repeats: int = 50) -> float:
     projector + contrastive loss on two views' pooled features."""
     masker = getattr(model, "masker", None)
     if hasattr(model, "contrastive_loss"):  # ViC-MAE
-        pooled = [torch.randn(batch, model.features_dim, device=device, requires_grad=True) for _ in range(2)]
+        pooled = [
+            torch.randn(batch, model.features_dim, device=device, requires_grad=True)
+            for _ in range(2)
+        ]
         indexes = torch.arange(batch, device=device)
-        work = lambda: model.contrastive_loss([model.projector(p) for p in pooled], indexes).backward()  # noqa: E731
-    elif getattr(model, "perceptual", None) is not None:  # SMAE: the critic's forward+backward on a reconstruction
+        work = lambda: model.contrastive_loss(
+            [model.projector(p) for p in pooled], indexes
+        ).backward()  # noqa: E731
+    elif (
+        getattr(model, "perceptual", None) is not None
+    ):  # SMAE: the critic's forward+backward on a reconstruction
         crop = model.grid * model._vit_patch_size
         reconstruction = torch.randn(batch, 3, crop, crop, device=device, requires_grad=True)
         target = torch.randn(batch, 3, crop, crop, device=device)
@@ -200,7 +227,11 @@ def measure(name, dataset, batch, steps, device, memory=True):
     pair = PAIRS[name]
     method_cfg, baseline_cfg, target = pair.method, pair.baseline, pair.target
     dataset = PAIR_DATASET.get(name, dataset)
-    configs = (("method", method_cfg, pair.overrides), ("baseline", baseline_cfg, ()), ("control", baseline_cfg, ()))
+    configs = (
+        ("method", method_cfg, pair.overrides),
+        ("baseline", baseline_cfg, ()),
+        ("control", baseline_cfg, ()),
+    )
     models = {label: build(dataset, cfg, batch, device, extra) for label, cfg, extra in configs}
     if hasattr(models["method"][0], "s_pix"):  # SMAE: calibrated constants, as after on_train_start
         models["method"][0].s_pix.fill_(1.0), models["method"][0].s_perc.fill_(1.0)
@@ -226,13 +257,22 @@ def measure(name, dataset, batch, steps, device, memory=True):
     masker = getattr(models["method"][0], "masker", None)
     if masker is not None:  # ColorMAE: the bank's memory, as stored and in fp16
         bank = masker.bank
-        print(f"  colormae bank {tuple(bank.shape)} stored as {bank.dtype}: {bank.numel() * bank.element_size() / 2**20:.1f} MiB "
-              f"(fp32 {bank.numel() * 4 / 2**20:.1f} MiB, fp16 {bank.numel() * 2 / 2**20:.1f} MiB)", flush=True)
+        print(
+            f"  colormae bank {tuple(bank.shape)} stored as {bank.dtype}: "
+            f"{bank.numel() * bank.element_size() / 2**20:.1f} MiB "
+            f"(fp32 {bank.numel() * 4 / 2**20:.1f} MiB, fp16 {bank.numel() * 2 / 2**20:.1f} MiB)",
+            flush=True,
+        )
     options = "".join(" " + o.split(".")[-1] for o in pair.overrides)
     label = f"{method_cfg}{options} / {baseline_cfg.replace(':', ' as ')}"
     return dict(
-        pair=name, label=label, dataset=dataset, method_config=method_cfg,
-        baseline_config=baseline_cfg, overrides=list(pair.overrides), target=target,
+        pair=name,
+        label=label,
+        dataset=dataset,
+        method_config=method_cfg,
+        baseline_config=baseline_cfg,
+        overrides=list(pair.overrides),
+        target=target,
         throughput={key: value for key, value in speed.items()},  # img/s from the median step time
         step_ms={key: 1e3 * statistics.median(values) for key, values in seconds.items()},
         step_seconds=seconds,  # every timed step, round by round
@@ -263,8 +303,12 @@ def usable_cores() -> int:
 
 def git_commit() -> Optional[str]:
     try:
-        result = subprocess.run(["git", "-C", str(HERE), "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=10)
+        result = subprocess.run(
+            ["git", "-C", str(HERE), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return result.stdout.strip() or None
@@ -304,26 +348,47 @@ def print_comparison(results: dict, baseline: dict, path: str, tolerance: float)
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default="cifar100",
-                        help="zoo_configs/pretrain/<dataset> to take the settings from")
+    parser.add_argument(
+        "--dataset",
+        default="cifar100",
+        help="zoo_configs/pretrain/<dataset> to take the settings from",
+    )
     parser.add_argument("--batch", type=int, default=None, help="default: 256 on GPU, 32 on CPU")
-    parser.add_argument("--steps", type=int, default=None,
-                        help="timed training steps per model (default 200 GPU / 40 CPU)")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="timed training steps per model (default 200 GPU / 40 CPU)",
+    )
     parser.add_argument("--pairs", nargs="+", default=list(PAIRS), choices=list(PAIRS))
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
-    parser.add_argument("--json", default=None, metavar="PATH",
-                        help=f"results file (default {DEFAULT_JSON.relative_to(HERE.parent)}, "
-                             "replaced by every run; a file named here is never replaced without "
-                             "--overwrite)")
+    parser.add_argument(
+        "--json",
+        default=None,
+        metavar="PATH",
+        help=f"results file (default {DEFAULT_JSON.relative_to(HERE.parent)}, "
+        "replaced by every run; a file named here is never replaced without "
+        "--overwrite)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
-    parser.add_argument("--compare", default=None, metavar="BASELINE",
-                        help="results file to compare against, "
-                             "e.g. benchmarks/baseline/throughput.json")
-    parser.add_argument("--aa-tolerance", type=float, default=AA_TOLERANCE,
-                        help=f"INVALID when |A/A - 1| exceeds this (default {AA_TOLERANCE})")
-    parser.add_argument("--compare-tolerance", type=float, default=COMPARE_TOLERANCE,
-                        help="REGRESSION when a ratio fell by more than this "
-                             f"(default {COMPARE_TOLERANCE})")
+    parser.add_argument(
+        "--compare",
+        default=None,
+        metavar="BASELINE",
+        help="results file to compare against, e.g. benchmarks/baseline/throughput.json",
+    )
+    parser.add_argument(
+        "--aa-tolerance",
+        type=float,
+        default=AA_TOLERANCE,
+        help=f"INVALID when |A/A - 1| exceeds this (default {AA_TOLERANCE})",
+    )
+    parser.add_argument(
+        "--compare-tolerance",
+        type=float,
+        default=COMPARE_TOLERANCE,
+        help=f"REGRESSION when a ratio fell by more than this (default {COMPARE_TOLERANCE})",
+    )
     # internal: one model in a fresh process
     parser.add_argument("--peak-rss-of", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -336,8 +401,9 @@ def main(argv=None) -> int:
             parser.error(f"--{option.replace('_', '-')} must be >= 0, got {getattr(args, option)}")
     json_path = Path(args.json) if args.json else DEFAULT_JSON
     if args.json and json_path.exists() and not args.overwrite:
-        parser.error(f"--json {args.json} exists; pass --overwrite to replace it, "
-                     "or name another file")
+        parser.error(
+            f"--json {args.json} exists; pass --overwrite to replace it, or name another file"
+        )
     baseline = read_baseline(parser, args.compare) if args.compare else None
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)  # solo-learn logs a backbone notice per model
@@ -354,58 +420,86 @@ def main(argv=None) -> int:
     load_before = load_average()
     busy = load_reasons(load_before, None, cores, threads)
     if busy:
-        print(f"warning: the machine is busy ({busy[0]}): other work on the cores makes the "
-              "timings INVALID; rerun when it is quiet", file=sys.stderr, flush=True)
+        print(
+            f"warning: the machine is busy ({busy[0]}): other work on the cores makes the "
+            "timings INVALID; rerun when it is quiet",
+            file=sys.stderr,
+            flush=True,
+        )
     results = dict(
-        benchmark="throughput", schema=1,
+        benchmark="throughput",
+        schema=1,
         command=["benchmarks/throughput.py", *(sys.argv[1:] if argv is None else argv)],
-        settings=dict(device=name, dataset=args.dataset, batch=batch, steps=steps,
-                      memory=not args.no_memory),
+        settings=dict(
+            device=name, dataset=args.dataset, batch=batch, steps=steps, memory=not args.no_memory
+        ),
         tolerances=dict(aa=args.aa_tolerance, load_slack=LOAD_SLACK),
         machine=dict(
             date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            cores=cores, threads=threads, torch=torch.__version__, python=platform.python_version(),
-            platform=platform.platform(), git_commit=git_commit(),
-            load_before=load_before, load_after=None,
+            cores=cores,
+            threads=threads,
+            torch=torch.__version__,
+            python=platform.python_version(),
+            platform=platform.platform(),
+            git_commit=git_commit(),
+            load_before=load_before,
+            load_after=None,
         ),
-        complete=False, valid=None, invalid_reason=None, pairs=[],
+        complete=False,
+        valid=None,
+        invalid_reason=None,
+        pairs=[],
     )
     load_text = "unknown" if load_before is None else f"{load_before:.2f}"
-    print(f"device: {name}; dataset settings: {args.dataset}; batch {batch}; "
-          f"{steps} alternating steps per model; load average {load_text} on {cores} cores")
-    print(f"{'pair':<28}{'img/s':>8}{'baseline':>9}{'ratio':>7}{'95% CI':>14}{'A/A':>7}"
-          f"{'target':>7}"
-          f"{'step ms':>9}{'own ms':>8}{'peak GiB':>9}{'baseline':>9}  "
-          f"({'GPU: allocated in a step' if device.type == 'cuda' else 'CPU: process RSS'})")
+    print(
+        f"device: {name}; dataset settings: {args.dataset}; batch {batch}; "
+        f"{steps} alternating steps per model; load average {load_text} on {cores} cores"
+    )
+    print(
+        f"{'pair':<28}{'img/s':>8}{'baseline':>9}{'ratio':>7}{'95% CI':>14}{'A/A':>7}"
+        f"{'target':>7}"
+        f"{'step ms':>9}{'own ms':>8}{'peak GiB':>9}{'baseline':>9}  "
+        f"({'GPU: allocated in a step' if device.type == 'cuda' else 'CPU: process RSS'})"
+    )
     for i, pair in enumerate(args.pairs):
         r = measure(pair, args.dataset, batch, steps, device, memory=not args.no_memory)
         # the load read before the run is other work's alone only for the first pair; later pairs
         # are judged by the load read when their own timing ended
         load = load_reasons(load_before if i == 0 else None, r["load_after"], cores, threads)
         verdict = judge(r["ratio"], r["target"], r["aa"], args.aa_tolerance, load)
-        r.update(verdict=str(verdict), valid=verdict.valid, aa_tolerance=args.aa_tolerance,
-                 load_before=load_before if i == 0 else None)
+        r.update(
+            verdict=str(verdict),
+            valid=verdict.valid,
+            aa_tolerance=args.aa_tolerance,
+            load_before=load_before if i == 0 else None,
+        )
         results["pairs"].append(r)
         write_json(json_path, results)
         low, high = r["ratio_ci95"]
         memory = [f"{g:>9.2f}" if g is not None else f"{'-':>9}" for g in r["peak_gib"].values()]
         speed = r["throughput"]
-        print(f"{r['label']:<28}{speed['method']:>8.1f}{speed['baseline']:>9.1f}"
-              f"{r['ratio']:>7.3f}{f'{low:.3f}-{high:.3f}':>14}{r['aa']:>7.3f}{r['target']:>7.3f}"
-              f"{r['step_ms']['baseline']:>9.1f}{r['own_work_ms']:>8.2f}{''.join(memory)}"
-              f"  {verdict}", flush=True)
+        print(
+            f"{r['label']:<28}{speed['method']:>8.1f}{speed['baseline']:>9.1f}"
+            f"{r['ratio']:>7.3f}{f'{low:.3f}-{high:.3f}':>14}{r['aa']:>7.3f}{r['target']:>7.3f}"
+            f"{r['step_ms']['baseline']:>9.1f}{r['own_work_ms']:>8.2f}{''.join(memory)}"
+            f"  {verdict}",
+            flush=True,
+        )
     invalid = [p["pair"] for p in results["pairs"] if not p["valid"]]
     results["machine"]["load_after"] = load_average()
     reasons = "; ".join(f"{p['pair']}: {p['verdict']}" for p in results["pairs"] if not p["valid"])
     results.update(complete=True, valid=not invalid, invalid_reason=reasons or None)
     write_json(json_path, results)
     print(f"results: {json_path}")
-    regressed = baseline is not None and print_comparison(results, baseline, args.compare,
-                                                          args.compare_tolerance)
+    regressed = baseline is not None and print_comparison(
+        results, baseline, args.compare, args.compare_tolerance
+    )
     if invalid:
-        print(f"INVALID measurement ({', '.join(invalid)}): the A/A control or the load average "
-              "says this machine could not resolve the ratios; rerun on a quiet machine",
-              file=sys.stderr)
+        print(
+            f"INVALID measurement ({', '.join(invalid)}): the A/A control or the load average "
+            "says this machine could not resolve the ratios; rerun on a quiet machine",
+            file=sys.stderr,
+        )
         return 1
     if regressed:
         print(f"REGRESSION against {args.compare}", file=sys.stderr)

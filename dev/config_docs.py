@@ -34,7 +34,9 @@ def _default(field: Field) -> str:
     value = field.default
     if isinstance(value, tuple):
         value = list(value)
-    return "null" if value is None else f"`{str(value).lower() if isinstance(value, bool) else value}`"
+    return (
+        "null" if value is None else f"`{str(value).lower() if isinstance(value, bool) else value}`"
+    )
 
 
 def _merged_table(variants, prefix: str) -> List[str]:
@@ -46,13 +48,23 @@ def _merged_table(variants, prefix: str) -> List[str]:
     rows = ["| key | allowed | default | meaning |", "|---|---|---|---|"]
     for name, (field, defaults) in seen.items():
         distinct = sorted({d for _, d in defaults})
-        default = distinct[0] if len(distinct) == 1 else "; ".join(f"{m}: {d}" for m, d in sorted(defaults))
+        default = (
+            distinct[0]
+            if len(distinct) == 1
+            else "; ".join(f"{m}: {d}" for m, d in sorted(defaults))
+        )
         rows.append(_row(f"`{prefix}{name}`", field.allowed(), default, field.doc))
     return rows
 
 
 def render() -> str:
-    lines = [HEADER, "## Methods", "", "| method | host (solo-learn) | top-level keys | own section |", "|---|---|---|---|"]
+    lines = [
+        HEADER,
+        "## Methods",
+        "",
+        "| method | host (solo-learn) | top-level keys | own section |",
+        "|---|---|---|---|",
+    ]
     for method, table in METHOD_KWARGS.items():
         keys = ", ".join(f"`{f.name}`" for f in table.fields)
         lines.append(_row(f"`{method}`", table.host, keys, f"`method_kwargs.{table.section}`"))
@@ -69,13 +81,20 @@ def render() -> str:
     for section, variants in sections.items():
         lines += [f"## `method_kwargs.{section}` ({', '.join(f'`{m}`' for m, _ in variants)})", ""]
         lines += _merged_table(variants, f"method_kwargs.{section}.") + [""]
-    lines += ["## Checks beyond single keys", "", "| id | methods | key | check | raised at |", "|---|---|---|---|---|"]
+    lines += [
+        "## Checks beyond single keys",
+        "",
+        "| id | methods | key | check | raised at |",
+        "|---|---|---|---|---|",
+    ]
     for rule in RULES:
         lines.append(_row(f"`{rule.id}`", rule.methods, f"`{rule.key}`", rule.check, rule.where))
     lines.append("")
-    lines.append("Tests: `tests/core/test_config_checks.py` (one test per key check, generated from the tables, and "
-                 "`test_rule_<id>` per rule, pure) and `tests/integration/test_config_rules.py` (rules that need "
-                 "solo-learn).")
+    lines.append(
+        "Tests: `tests/core/test_config_checks.py` (one test per key check, generated from the tables, and "
+        "`test_rule_<id>` per rule, pure) and `tests/integration/test_config_rules.py` (rules that need "
+        "solo-learn)."
+    )
     return "\n".join(lines) + "\n"
 
 

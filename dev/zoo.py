@@ -17,24 +17,51 @@ HYDRA_HEADER = {
     "defaults": None,  # filled per file
     "hydra": {"output_subdir": None, "run": {"dir": "."}},
 }
-HYDRA_DEFAULTS_TAIL = [{"override hydra/hydra_logging": "disabled"}, {"override hydra/job_logging": "disabled"}]
+HYDRA_DEFAULTS_TAIL = [
+    {"override hydra/hydra_logging": "disabled"},
+    {"override hydra/job_logging": "disabled"},
+]
 
 
-
-def _cpu_quickstart(folder: str, epochs: int, mean: float, std: float, flip: float, min_scale: float) -> dict:
+def _cpu_quickstart(
+    folder: str, epochs: int, mean: float, std: float, flip: float, min_scale: float
+) -> dict:
     """A CPU-sized dataset of grey 32-px images: ViT-Tiny/8, batch 64, fp32, small decoder and projectors,
     classifier lr 1e-2, a 256-pattern ColorMAE bank (generated at start-up in < 1 s). MAGMA's schedule is shrunk
     to ``epochs``: the regulariser starts after a third of them, at weight 0.1 (lambda = 1 this early collapses
     the tiny ViT's features)."""
     start = round(epochs / 3)
     return dict(
-        dataset="custom", train_path=f"./data/{folder}/train", val_path=f"./data/{folder}/val", crop=32, patch=8,
-        mae=dict(backbone="vit_tiny", epochs=epochs, batch=64, lr=1.0e-3, start_epoch=start, magma_weight=0.1,
-                 decoder=(128, 2, 4)),
-        ssl=dict(epochs=epochs, batch=64, start_epoch=start, magma_weight=0.1, proj_hidden_dim=512,
-                 proj_output_dim={"simclr": 128, "vicreg": 512}),
-        mean=[mean] * 3, std=[std] * 3, precision=32, accelerator="cpu", classifier_lr=1.0e-2,
-        flip=flip, min_scale=min_scale, colormae=dict(num_patterns=256, pattern_size=64),
+        dataset="custom",
+        train_path=f"./data/{folder}/train",
+        val_path=f"./data/{folder}/val",
+        crop=32,
+        patch=8,
+        mae=dict(
+            backbone="vit_tiny",
+            epochs=epochs,
+            batch=64,
+            lr=1.0e-3,
+            start_epoch=start,
+            magma_weight=0.1,
+            decoder=(128, 2, 4),
+        ),
+        ssl=dict(
+            epochs=epochs,
+            batch=64,
+            start_epoch=start,
+            magma_weight=0.1,
+            proj_hidden_dim=512,
+            proj_output_dim={"simclr": 128, "vicreg": 512},
+        ),
+        mean=[mean] * 3,
+        std=[std] * 3,
+        precision=32,
+        accelerator="cpu",
+        classifier_lr=1.0e-2,
+        flip=flip,
+        min_scale=min_scale,
+        colormae=dict(num_patterns=256, pattern_size=64),
     )
 
 
@@ -42,48 +69,89 @@ def _cpu_quickstart(folder: str, epochs: int, mean: float, std: float, flip: flo
 # The ViT-Tiny decoder size is not given by the paper: we use 256-d, 4 blocks, 8 heads.
 DATASETS = {
     "cifar100": dict(
-        dataset="cifar100", train_path="./datasets", val_path="./datasets", crop=32, patch=4,
+        dataset="cifar100",
+        train_path="./datasets",
+        val_path="./datasets",
+        crop=32,
+        patch=4,
         mae=dict(backbone="vit_tiny", epochs=2000, batch=256, lr=1.5e-4, start_epoch=60),
-        ssl=dict(epochs=1000), mean=None, std=None, precision="16-mixed", accelerator="gpu",
+        ssl=dict(epochs=1000),
+        mean=None,
+        std=None,
+        precision="16-mixed",
+        accelerator="gpu",
     ),
     "stl10": dict(
-        dataset="stl10", train_path="./datasets", val_path="./datasets", crop=96, patch=12,
+        dataset="stl10",
+        train_path="./datasets",
+        val_path="./datasets",
+        crop=96,
+        patch=12,
         mae=dict(backbone="vit_tiny", epochs=800, batch=512, lr=3.0e-4, start_epoch=10),
-        ssl=dict(epochs=1000), mean=None, std=None, precision="16-mixed", accelerator="gpu",
+        ssl=dict(epochs=1000),
+        mean=None,
+        std=None,
+        precision="16-mixed",
+        accelerator="gpu",
     ),
     "tiny-imagenet": dict(
-        dataset="custom", train_path="./datasets/tiny-imagenet/train", val_path="./datasets/tiny-imagenet/val",
-        crop=64, patch=8,
+        dataset="custom",
+        train_path="./datasets/tiny-imagenet/train",
+        val_path="./datasets/tiny-imagenet/val",
+        crop=64,
+        patch=8,
         mae=dict(backbone="vit_tiny", epochs=800, batch=512, lr=1.0e-3, start_epoch=10),
-        ssl=dict(epochs=1000), mean=[0.4802, 0.4481, 0.3975], std=[0.2770, 0.2691, 0.2821],
-        precision="16-mixed", accelerator="gpu",
+        ssl=dict(epochs=1000),
+        mean=[0.4802, 0.4481, 0.3975],
+        std=[0.2770, 0.2691, 0.2821],
+        precision="16-mixed",
+        accelerator="gpu",
     ),
     "imagenet100": dict(
-        dataset="imagenet100", train_path="./datasets/imagenet-100/train", val_path="./datasets/imagenet-100/val",
-        crop=224, patch=16,
+        dataset="imagenet100",
+        train_path="./datasets/imagenet-100/train",
+        val_path="./datasets/imagenet-100/val",
+        crop=224,
+        patch=16,
         mae=dict(backbone="vit_base", epochs=400, batch=256, lr=1.5e-4, start_epoch=10),
-        ssl=dict(epochs=200), mean=None, std=None, precision="16-mixed", accelerator="gpu",
+        ssl=dict(epochs=200),
+        mean=None,
+        std=None,
+        precision="16-mixed",
+        accelerator="gpu",
     ),
     # ColorMAE only (its paper's dataset): ViT-B/16 at 224, 300 epochs; batch per device
     "imagenet": dict(
-        dataset="imagenet", train_path="./datasets/imagenet/train", val_path="./datasets/imagenet/val",
-        crop=224, patch=16, families=("mae", "colormae"),
+        dataset="imagenet",
+        train_path="./datasets/imagenet/train",
+        val_path="./datasets/imagenet/val",
+        crop=224,
+        patch=16,
+        families=("mae", "colormae"),
         mae=dict(backbone="vit_base", epochs=300, batch=256, lr=1.5e-4, start_epoch=10),
-        ssl=None, mean=None, std=None, precision="16-mixed", accelerator="gpu",
+        ssl=None,
+        mean=None,
+        std=None,
+        precision="16-mixed",
+        accelerator="gpu",
     ),
     # CPU quickstart on scikit-learn's embedded digits (solo-ext data digits --out ./data/digits). Digits are not
     # mirror-symmetric: no flips; 8x8 sources: milder crops
     # Its linear probe standardises the features (head_batchnorm, MAE's probe: the frozen ViT's features sit on
     # a large common offset) and trains on the pretraining's crops without flips, not on solo-learn's 8 % crops
     # and flips (docs/evaluation.md)
-    "digits": {**_cpu_quickstart("digits", epochs=15, mean=0.3094, std=0.3488, flip=0.0, min_scale=0.5),
-               "linear": dict(head_batchnorm=True),
-               "linear_augmentation": dict(crop_min_scale=0.5, horizontal_flip_prob=0.0)},
+    "digits": {
+        **_cpu_quickstart("digits", epochs=15, mean=0.3094, std=0.3488, flip=0.0, min_scale=0.5),
+        "linear": dict(head_batchnorm=True),
+        "linear_augmentation": dict(crop_min_scale=0.5, horizontal_flip_prob=0.0),
+    },
     # Fashion-MNIST on CPU (solo-ext data fashion-mnist --out ./data/fashion-mnist): real photographs, 60k train /
     # 10k val. mean/std: the 60k train images as written at 32 px (bicubic). Flips keep every label (garments are
     # near mirror-symmetric; a flipped shoe points the other way and is still a shoe). Crops down to 20% of the
     # area: 8% of a 28-px garment is an 8x8-pixel patch of cloth.
-    "fashion-mnist": _cpu_quickstart("fashion-mnist", epochs=20, mean=0.2878, std=0.3459, flip=0.5, min_scale=0.2),
+    "fashion-mnist": _cpu_quickstart(
+        "fashion-mnist", epochs=20, mean=0.2878, std=0.3459, flip=0.5, min_scale=0.2
+    ),
 }
 # MAGMA's SimCLR/VICReg family on the paper's datasets: batch 256, lr 1e-3 (yaml), e_st 10
 SSL_DEFAULTS = dict(batch=256, lr=1.0e-3, start_epoch=10)
@@ -103,14 +171,38 @@ SSL_FAMILY = {
 }
 SSL_KWARGS = {
     "simclr": {"proj_hidden_dim": 2048, "proj_output_dim": 256, "temperature": 0.2},
-    "vicreg": {"proj_hidden_dim": 2048, "proj_output_dim": 2048, "sim_loss_weight": 25.0, "var_loss_weight": 25.0, "cov_loss_weight": 1.0},
+    "vicreg": {
+        "proj_hidden_dim": 2048,
+        "proj_output_dim": 2048,
+        "sim_loss_weight": 25.0,
+        "var_loss_weight": 25.0,
+        "cov_loss_weight": 1.0,
+    },
 }
 
 
-def _augmentation(crop, mean, std, num_crops, colour: bool, solarization: float = 0.0, blur: float = 0.0, flip: float = 0.5, min_scale=0.08):
+def _augmentation(
+    crop,
+    mean,
+    std,
+    num_crops,
+    colour: bool,
+    solarization: float = 0.0,
+    blur: float = 0.0,
+    flip: float = 0.5,
+    min_scale=0.08,
+):
     aug = {
         "rrc": {"enabled": True, "crop_min_scale": min_scale, "crop_max_scale": 1.0},
-        "color_jitter": {"prob": 0.8, "brightness": 0.4, "contrast": 0.4, "saturation": 0.2, "hue": 0.1} if colour else {"prob": 0.0},
+        "color_jitter": {
+            "prob": 0.8,
+            "brightness": 0.4,
+            "contrast": 0.4,
+            "saturation": 0.2,
+            "hue": 0.1,
+        }
+        if colour
+        else {"prob": 0.0},
         "grayscale": {"prob": 0.2 if colour else 0.0},
         "gaussian_blur": {"prob": blur},
         "solarization": {"prob": solarization},
@@ -126,7 +218,9 @@ def _augmentation(crop, mean, std, num_crops, colour: bool, solarization: float 
 
 def augmentations(name: str, spec: dict) -> dict:
     crop, mean, std = spec["crop"], spec["mean"], spec["std"]
-    min_scale = spec.get("min_scale", 0.2 if name == "imagenet" else 0.08)  # imagenet: ColorMAE's RRC
+    min_scale = spec.get(
+        "min_scale", 0.2 if name == "imagenet" else 0.08
+    )  # imagenet: ColorMAE's RRC
     blur = 0.0 if crop <= 64 else 0.5
     kw = dict(flip=spec.get("flip", 0.5), min_scale=min_scale)
     return {
@@ -134,14 +228,35 @@ def augmentations(name: str, spec: dict) -> dict:
         "symmetric.yaml": [_augmentation(crop, mean, std, 2, colour=True, blur=blur, **kw)],
         "asymmetric.yaml": [
             _augmentation(crop, mean, std, 1, colour=True, blur=blur, **kw),
-            _augmentation(crop, mean, std, 1, colour=True, blur=0.1 * (blur > 0), solarization=0.2, **kw),
+            _augmentation(
+                crop, mean, std, 1, colour=True, blur=0.1 * (blur > 0), solarization=0.2, **kw
+            ),
         ],
     }
 
 
-PRETRAIN_ORDER = ["defaults", "hydra", "name", "method", "backbone", "method_kwargs", "data", "optimizer", "scheduler",
-                  "checkpoint", "auto_resume", "knn_eval", "performance", "max_epochs", "accumulate_grad_batches", "devices", "sync_batchnorm",
-                  "accelerator", "strategy", "precision"]
+PRETRAIN_ORDER = [
+    "defaults",
+    "hydra",
+    "name",
+    "method",
+    "backbone",
+    "method_kwargs",
+    "data",
+    "optimizer",
+    "scheduler",
+    "checkpoint",
+    "auto_resume",
+    "knn_eval",
+    "performance",
+    "max_epochs",
+    "accumulate_grad_batches",
+    "devices",
+    "sync_batchnorm",
+    "accelerator",
+    "strategy",
+    "precision",
+]
 
 
 def _in_solo_learn_order(cfg: dict) -> dict:
@@ -169,11 +284,25 @@ def _run_settings(spec: dict, epochs: int) -> dict:
 def _common(name: str, spec: dict, epochs: int, augmentation: str) -> dict:
     cpu = spec["accelerator"] == "cpu"
     cfg = copy.deepcopy(HYDRA_HEADER)
-    cfg["defaults"] = ["_self_", {"augmentations": augmentation}, {"wandb": "offline.yaml"}, *HYDRA_DEFAULTS_TAIL]
+    cfg["defaults"] = [
+        "_self_",
+        {"augmentations": augmentation},
+        {"wandb": "offline.yaml"},
+        *HYDRA_DEFAULTS_TAIL,
+    ]
     cfg.update(
-        data={"dataset": spec["dataset"], "train_path": spec["train_path"], "val_path": spec["val_path"],
-              "format": "image_folder", "num_workers": 2 if cpu else 4},
-        scheduler={"name": "warmup_cosine", "warmup_epochs": 2 if cpu else 10, "warmup_start_lr": 3.0e-5},
+        data={
+            "dataset": spec["dataset"],
+            "train_path": spec["train_path"],
+            "val_path": spec["val_path"],
+            "format": "image_folder",
+            "num_workers": 2 if cpu else 4,
+        },
+        scheduler={
+            "name": "warmup_cosine",
+            "warmup_epochs": 2 if cpu else 10,
+            "warmup_start_lr": 3.0e-5,
+        },
         knn_eval={"enabled": True, "k": 10, "distance_func": "euclidean"},
         sync_batchnorm=not cpu,
         **_run_settings(spec, epochs),
@@ -188,32 +317,59 @@ def pretrain_config(name: str, spec: dict, file_name: str) -> dict:
         cfg = _common(name, spec, mae["epochs"], "reconstruction.yaml")
         big = mae["backbone"] == "vit_base"
         dim, depth, heads = mae.get("decoder", (512, 8, 16) if big else (256, 4, 8))
-        kwargs = {"decoder_embed_dim": dim, "decoder_depth": depth, "decoder_num_heads": heads, "mask_ratio": 0.75,
-                  "norm_pix_loss": big}
+        kwargs = {
+            "decoder_embed_dim": dim,
+            "decoder_depth": depth,
+            "decoder_num_heads": heads,
+            "mask_ratio": 0.75,
+            "norm_pix_loss": big,
+        }
         lr, backbone = mae["lr"], mae["backbone"]
         batch, start_epoch = mae["batch"], mae["start_epoch"]
-        magma = {"weight": mae["magma_weight"], "start_epoch": start_epoch} if "magma_weight" in mae else {"start_epoch": start_epoch}
+        magma = (
+            {"weight": mae["magma_weight"], "start_epoch": start_epoch}
+            if "magma_weight" in mae
+            else {"start_epoch": start_epoch}
+        )
     else:
         method, extra = SSL_FAMILY[file_name]
         host = file_name.replace("m-", "")
         ssl = {**SSL_DEFAULTS, **spec["ssl"]}
-        cfg = _common(name, spec, ssl["epochs"], "symmetric.yaml" if host == "simclr" else "asymmetric.yaml")
+        cfg = _common(
+            name, spec, ssl["epochs"], "symmetric.yaml" if host == "simclr" else "asymmetric.yaml"
+        )
         kwargs = dict(SSL_KWARGS[host])
         if "proj_hidden_dim" in ssl:
             kwargs["proj_hidden_dim"] = ssl["proj_hidden_dim"]
             kwargs["proj_output_dim"] = ssl["proj_output_dim"][host]
         lr, backbone = ssl["lr"], "vit_tiny"
         batch, start_epoch = ssl["batch"], ssl["start_epoch"]
-        magma = {"weight": ssl["magma_weight"], "start_epoch": start_epoch} if "magma_weight" in ssl else {"start_epoch": start_epoch}
+        magma = (
+            {"weight": ssl["magma_weight"], "start_epoch": start_epoch}
+            if "magma_weight" in ssl
+            else {"start_epoch": start_epoch}
+        )
     for key, value in extra.items():
-        kwargs[key] = {"magma": magma, "colormae": {"color": "green", **spec.get("colormae", {})}}.get(key, value)
+        kwargs[key] = {
+            "magma": magma,
+            "colormae": {"color": "green", **spec.get("colormae", {})},
+        }.get(key, value)
     cfg.update(
         name=f"{file_name}-{name}",
         method=method,
-        backbone={"name": backbone, "kwargs": {"patch_size": spec["patch"], "img_size": spec["crop"]}},
+        backbone={
+            "name": backbone,
+            "kwargs": {"patch_size": spec["patch"], "img_size": spec["crop"]},
+        },
         method_kwargs=kwargs,
-        optimizer={"name": "adamw", "batch_size": batch, "lr": lr, "classifier_lr": spec.get("classifier_lr", 2.0e-4),
-                   "weight_decay": 0.05, "kwargs": {"betas": [0.9, 0.95]}},
+        optimizer={
+            "name": "adamw",
+            "batch_size": batch,
+            "lr": lr,
+            "classifier_lr": spec.get("classifier_lr", 2.0e-4),
+            "weight_decay": 0.05,
+            "kwargs": {"betas": [0.9, 0.95]},
+        },
     )
     return _in_solo_learn_order(cfg)
 
@@ -223,10 +379,19 @@ def linear_config(name: str, spec: dict) -> dict:
     cpu = spec["accelerator"] == "cpu"
     cfg = copy.deepcopy(HYDRA_HEADER)
     cfg["defaults"] = ["_self_", {"wandb": "offline.yaml"}, *HYDRA_DEFAULTS_TAIL]
-    data = {"dataset": spec["dataset"], "train_path": spec["train_path"], "val_path": spec["val_path"],
-            "format": "image_folder", "num_workers": 2 if cpu else 4}
+    data = {
+        "dataset": spec["dataset"],
+        "train_path": spec["train_path"],
+        "val_path": spec["val_path"],
+        "format": "image_folder",
+        "num_workers": 2 if cpu else 4,
+    }
     if spec["dataset"] == "custom":
-        data["augmentations"] = {"crop_size": spec["crop"], "mean": list(spec["mean"]), "std": list(spec["std"])}
+        data["augmentations"] = {
+            "crop_size": spec["crop"],
+            "mean": list(spec["mean"]),
+            "std": list(spec["std"]),
+        }
     epochs = 10 if cpu else 100
     cfg.update(
         name=f"linear-{name}",
@@ -252,10 +417,27 @@ def smae_yaml_lr(paper_lr: float) -> float:
 
 
 SMAE_DATASETS = {
-    "tiny-imagenet": dict(patch=4, crop=64, epochs=400, warmup=20, batch=128, critic="./critics/tiny-imagenet-squeezenet1_1.pt"),
-    # CPU versions: the 32-px images upsampled to 64 px, patch 8 (an 8x8 grid), critic from `solo-ext critic train --size 64`
-    "digits": dict(patch=8, crop=64, epochs=15, warmup=2, batch=64, critic="./critics/digits-squeezenet1_1.pt"),
-    "fashion-mnist": dict(patch=8, crop=64, epochs=20, warmup=2, batch=64, critic="./critics/fashion-mnist-squeezenet1_1.pt"),
+    "tiny-imagenet": dict(
+        patch=4,
+        crop=64,
+        epochs=400,
+        warmup=20,
+        batch=128,
+        critic="./critics/tiny-imagenet-squeezenet1_1.pt",
+    ),
+    # CPU versions: the 32-px images upsampled to 64 px, patch 8 (an 8x8 grid), critic from
+    # `solo-ext critic train --size 64`
+    "digits": dict(
+        patch=8, crop=64, epochs=15, warmup=2, batch=64, critic="./critics/digits-squeezenet1_1.pt"
+    ),
+    "fashion-mnist": dict(
+        patch=8,
+        crop=64,
+        epochs=20,
+        warmup=2,
+        batch=64,
+        critic="./critics/fashion-mnist-squeezenet1_1.pt",
+    ),
 }
 SMAE_FAMILY = {  # file name -> (method, smae kwargs, mask ratio)
     "mae-lite": ("mae", None, 0.75),
@@ -270,16 +452,31 @@ def smae_config(name: str, file_name: str) -> dict:
     method, kwargs, ratio = SMAE_FAMILY[file_name]
     cfg = _common(name, spec, smae["epochs"], "smae-none.yaml")
     cfg["scheduler"]["warmup_epochs"] = smae["warmup"]
-    method_kwargs = {"decoder_embed_dim": 128, "decoder_depth": 2, "decoder_num_heads": 4, "mask_ratio": ratio,
-                     "norm_pix_loss": False}
+    method_kwargs = {
+        "decoder_embed_dim": 128,
+        "decoder_depth": 2,
+        "decoder_num_heads": 4,
+        "mask_ratio": ratio,
+        "norm_pix_loss": False,
+    }
     if kwargs is not None:
         method_kwargs["smae"] = {**kwargs, "critic": smae["critic"]}
     cfg.update(
-        name=f"{file_name}-{name}", method=method,
-        backbone={"name": "vit_lite", "kwargs": {"patch_size": smae["patch"], "img_size": smae["crop"]}},
+        name=f"{file_name}-{name}",
+        method=method,
+        backbone={
+            "name": "vit_lite",
+            "kwargs": {"patch_size": smae["patch"], "img_size": smae["crop"]},
+        },
         method_kwargs=method_kwargs,
-        optimizer={"name": "adamw", "batch_size": smae["batch"], "lr": smae_yaml_lr(5.0e-4), "classifier_lr": spec.get("classifier_lr", 2.0e-4),
-                   "weight_decay": 0.15, "kwargs": {"betas": [0.9, 0.95]}},
+        optimizer={
+            "name": "adamw",
+            "batch_size": smae["batch"],
+            "lr": smae_yaml_lr(5.0e-4),
+            "classifier_lr": spec.get("classifier_lr", 2.0e-4),
+            "weight_decay": 0.15,
+            "kwargs": {"betas": [0.9, 0.95]},
+        },
     )
     return _in_solo_learn_order(cfg)
 
@@ -293,9 +490,18 @@ def smae_eval_config(name: str, finetune: bool) -> dict:
     epochs = 5 if cpu else (100 if finetune else 50)
     cfg.update(
         name=f"smae-{'finetune' if finetune else 'linear'}-{name}",
-        optimizer={"name": "adamw" if finetune else "adam", "batch_size": 64 if cpu else smae["batch"], "lr": smae_yaml_lr(1.0e-3),
-                   "weight_decay": 0.05 if finetune else 0.0, **({"kwargs": {"betas": [0.9, 0.999]}} if finetune else {})},
-        scheduler={"name": "warmup_cosine", "warmup_epochs": 1 if cpu else (5 if finetune else 2), "interval": "epoch"},
+        optimizer={
+            "name": "adamw" if finetune else "adam",
+            "batch_size": 64 if cpu else smae["batch"],
+            "lr": smae_yaml_lr(1.0e-3),
+            "weight_decay": 0.05 if finetune else 0.0,
+            **({"kwargs": {"betas": [0.9, 0.999]}} if finetune else {}),
+        },
+        scheduler={
+            "name": "warmup_cosine",
+            "warmup_epochs": 1 if cpu else (5 if finetune else 2),
+            "interval": "epoch",
+        },
         max_epochs=epochs,
     )
     cfg["data"]["augmentations"]["crop_size"] = smae["crop"]
@@ -314,7 +520,9 @@ def smae_cub_finetune_config() -> dict:
     return cfg
 
 
-def mae_probe_config(name: str, file_name: str, optimizer: str, epochs: int, batch: int, devices: int) -> dict:
+def mae_probe_config(
+    name: str, file_name: str, optimizer: str, epochs: int, batch: int, devices: int
+) -> dict:
     """MAE-style linear probe: BatchNorm without affine before the head (head_batchnorm), weight decay 0, cosine
     schedule. ViC-MAE: SGD lr 0.1, 90 epochs (its paper); ColorMAE: LARS lr 0.1 x batch/256, 10 warm-up epochs,
     90 epochs (MAE's protocol, which ColorMAE follows)."""
@@ -324,13 +532,23 @@ def mae_probe_config(name: str, file_name: str, optimizer: str, epochs: int, bat
     cfg.update(
         name=f"{file_name}-{name}",
         head_batchnorm=True,
-        optimizer={"name": optimizer, "batch_size": 64 if cpu else batch, "lr": 0.1, "weight_decay": 0.0},
-        scheduler={"name": "warmup_cosine", "warmup_epochs": 0 if optimizer == "sgd" else (1 if cpu else 10)},
+        optimizer={
+            "name": optimizer,
+            "batch_size": 64 if cpu else batch,
+            "lr": 0.1,
+            "weight_decay": 0.0,
+        },
+        scheduler={
+            "name": "warmup_cosine",
+            "warmup_epochs": 0 if optimizer == "sgd" else (1 if cpu else 10),
+        },
         max_epochs=10 if cpu else epochs,
         devices=list(range(1 if cpu else devices)),
     )
     if optimizer == "lars":
-        cfg["optimizer"]["kwargs"] = {"exclude_bias_n_norm": True}  # MAE's LARS adapts weight matrices only
+        cfg["optimizer"]["kwargs"] = {
+            "exclude_bias_n_norm": True
+        }  # MAE's LARS adapts weight matrices only
     return cfg
 
 
@@ -345,21 +563,73 @@ def mae_probe_config(name: str, file_name: str, optimizer: str, epochs: int, bat
 # with the code preset's projector at 2048 hidden (code_hidden) as our SimCLR/VICReg ViT-Tiny configs: 4096 is
 # 21x a ViT-Tiny's width and 3x its parameters; the paper preset keeps D-2D-2D-2D.
 VICMAE_DATASETS = {
-    "imagenet": dict(backbone="vit_base", decoder=(512, 8, 16), epochs=800, warmup=40, batch=128, gpus=8, accumulate=4,
-                     lr=6.0e-4, paper_start=200),
-    "imagenet100": dict(backbone="vit_base", decoder=(512, 8, 16), epochs=800, warmup=40, batch=128, gpus=8, accumulate=4,
-                        lr=6.0e-4, paper_start=200),
-    "cifar100": dict(backbone="vit_tiny", decoder=(256, 4, 8), epochs=800, warmup=40, batch=128, gpus=1, accumulate=1,
-                     lr=1.5e-4, paper_start=200, code_hidden=2048),
-    "digits": dict(backbone="vit_tiny", decoder=(128, 2, 4), epochs=15, warmup=2, batch=64, gpus=1, accumulate=1,
-                   lr=1.0e-3, paper_start=5, code_hidden=512),
-    "fashion-mnist": dict(backbone="vit_tiny", decoder=(128, 2, 4), epochs=20, warmup=2, batch=64, gpus=1, accumulate=1,
-                          lr=1.0e-3, paper_start=7, code_hidden=512),
+    "imagenet": dict(
+        backbone="vit_base",
+        decoder=(512, 8, 16),
+        epochs=800,
+        warmup=40,
+        batch=128,
+        gpus=8,
+        accumulate=4,
+        lr=6.0e-4,
+        paper_start=200,
+    ),
+    "imagenet100": dict(
+        backbone="vit_base",
+        decoder=(512, 8, 16),
+        epochs=800,
+        warmup=40,
+        batch=128,
+        gpus=8,
+        accumulate=4,
+        lr=6.0e-4,
+        paper_start=200,
+    ),
+    "cifar100": dict(
+        backbone="vit_tiny",
+        decoder=(256, 4, 8),
+        epochs=800,
+        warmup=40,
+        batch=128,
+        gpus=1,
+        accumulate=1,
+        lr=1.5e-4,
+        paper_start=200,
+        code_hidden=2048,
+    ),
+    "digits": dict(
+        backbone="vit_tiny",
+        decoder=(128, 2, 4),
+        epochs=15,
+        warmup=2,
+        batch=64,
+        gpus=1,
+        accumulate=1,
+        lr=1.0e-3,
+        paper_start=5,
+        code_hidden=512,
+    ),
+    "fashion-mnist": dict(
+        backbone="vit_tiny",
+        decoder=(128, 2, 4),
+        epochs=20,
+        warmup=2,
+        batch=64,
+        gpus=1,
+        accumulate=1,
+        lr=1.0e-3,
+        paper_start=7,
+        code_hidden=512,
+    ),
 }
 # file name -> the preset's augmentations; "vicmae-mae" is the code preset with the contrastive term off (w_rec 1,
 # w_con 0): the same two augmented views, masks, decoder, optimiser and schedule, so that comparing it with
 # "vicmae" isolates what the paper adds (a two-view MAE is not the single-view "mae" preset).
-VICMAE_PRESETS = {"vicmae": "vicmae-code.yaml", "vicmae-paper": "vicmae-paper.yaml", "vicmae-mae": "vicmae-code.yaml"}
+VICMAE_PRESETS = {
+    "vicmae": "vicmae-code.yaml",
+    "vicmae-paper": "vicmae-paper.yaml",
+    "vicmae-mae": "vicmae-code.yaml",
+}
 
 
 def vicmae_augmentations(name: str) -> dict:
@@ -370,9 +640,13 @@ def vicmae_augmentations(name: str) -> dict:
     return {
         "vicmae-code.yaml": [
             _augmentation(crop, mean, std, 1, colour=True, blur=blur, flip=flip, min_scale=0.08),
-            _augmentation(crop, mean, std, 1, colour=True, solarization=0.2, flip=flip, min_scale=0.08),  # no blur
+            _augmentation(
+                crop, mean, std, 1, colour=True, solarization=0.2, flip=flip, min_scale=0.08
+            ),  # no blur
         ],
-        "vicmae-paper.yaml": [_augmentation(crop, mean, std, 2, colour=False, flip=flip, min_scale=0.5)],
+        "vicmae-paper.yaml": [
+            _augmentation(crop, mean, std, 2, colour=False, flip=flip, min_scale=0.5)
+        ],
     }
 
 
@@ -382,22 +656,53 @@ def vicmae_config(name: str, file_name: str) -> dict:
     cfg = _common(name, spec, vic["epochs"], VICMAE_PRESETS[file_name])
     cfg["scheduler"]["warmup_epochs"] = vic["warmup"]
     dim, depth, heads = vic["decoder"]
-    preset = ({"loss": "clip", "temperature": 0.1, "projector": "paper", "rec_weight": 1.0, "con_weight": 0.025,
-               "con_start_epoch": vic["paper_start"]} if paper else
-              {"loss": "nt_xent", "temperature": 0.1, "projector": "code", "rec_weight": 0.97, "con_weight": 0.03,
-               "con_start_epoch": 0})
+    preset = (
+        {
+            "loss": "clip",
+            "temperature": 0.1,
+            "projector": "paper",
+            "rec_weight": 1.0,
+            "con_weight": 0.025,
+            "con_start_epoch": vic["paper_start"],
+        }
+        if paper
+        else {
+            "loss": "nt_xent",
+            "temperature": 0.1,
+            "projector": "code",
+            "rec_weight": 0.97,
+            "con_weight": 0.03,
+            "con_start_epoch": 0,
+        }
+    )
     if not paper and "code_hidden" in vic:
         preset["proj_hidden_dim"] = vic["code_hidden"]
     if file_name == "vicmae-mae":
         preset.update(rec_weight=1.0, con_weight=0.0)
     cfg.update(
-        name=f"{file_name}-{name}", method="vicmae",
-        backbone={"name": vic["backbone"], "kwargs": {"patch_size": spec["patch"], "img_size": spec["crop"]}},
-        method_kwargs={"decoder_embed_dim": dim, "decoder_depth": depth, "decoder_num_heads": heads, "mask_ratio": 0.5,
-                       "norm_pix_loss": True, "vicmae": preset},
-        optimizer={"name": "adamw", "batch_size": vic["batch"], "lr": vic["lr"],
-                   "classifier_lr": spec.get("classifier_lr", 2.0e-4), "weight_decay": 0.05,
-                   "exclude_bias_n_norm_wd": True, "kwargs": {"betas": [0.9, 0.95]}},
+        name=f"{file_name}-{name}",
+        method="vicmae",
+        backbone={
+            "name": vic["backbone"],
+            "kwargs": {"patch_size": spec["patch"], "img_size": spec["crop"]},
+        },
+        method_kwargs={
+            "decoder_embed_dim": dim,
+            "decoder_depth": depth,
+            "decoder_num_heads": heads,
+            "mask_ratio": 0.5,
+            "norm_pix_loss": True,
+            "vicmae": preset,
+        },
+        optimizer={
+            "name": "adamw",
+            "batch_size": vic["batch"],
+            "lr": vic["lr"],
+            "classifier_lr": spec.get("classifier_lr", 2.0e-4),
+            "weight_decay": 0.05,
+            "exclude_bias_n_norm_wd": True,
+            "kwargs": {"betas": [0.9, 0.95]},
+        },
         devices=list(range(vic["gpus"])),
     )
     if vic["accumulate"] > 1:
@@ -411,10 +716,15 @@ WANDB = {"enabled": False, "offline": True, "entity": None, "project": "solo-ext
 def generate() -> dict:
     """{relative path: yaml text} of every generated file."""
     files = {}
-    dump = lambda obj: "# generated by `python -m dev.zoo`; edit the tables there\n" + yaml.safe_dump(obj, sort_keys=False)  # noqa: E731
+    dump = lambda obj: (
+        "# generated by `python -m dev.zoo`; edit the tables there\n"
+        + yaml.safe_dump(obj, sort_keys=False)
+    )  # noqa: E731
     for name, spec in DATASETS.items():
         for file_name in spec.get("families", [*MAE_FAMILY, *SSL_FAMILY]):
-            files[f"pretrain/{name}/{file_name}.yaml"] = dump(pretrain_config(name, spec, file_name))
+            files[f"pretrain/{name}/{file_name}.yaml"] = dump(
+                pretrain_config(name, spec, file_name)
+            )
         for aug_name, aug in augmentations(name, spec).items():
             files[f"pretrain/{name}/augmentations/{aug_name}"] = dump(aug)
         files[f"pretrain/{name}/wandb/offline.yaml"] = dump(WANDB)
@@ -424,10 +734,16 @@ def generate() -> dict:
         if "colormae" in spec.get("families", MAE_FAMILY):
             big = name == "imagenet"
             files[f"linear/{name}/colormae-linear.yaml"] = dump(
-                mae_probe_config(name, "colormae-linear", "lars", 90, 512 if big else 256, 8 if big else 1))
+                mae_probe_config(
+                    name, "colormae-linear", "lars", 90, 512 if big else 256, 8 if big else 1
+                )
+            )
         if name in VICMAE_DATASETS:
             files[f"linear/{name}/vicmae-linear.yaml"] = dump(
-                mae_probe_config(name, "vicmae-linear", "sgd", 90, 256, 8 if name == "imagenet" else 1))
+                mae_probe_config(
+                    name, "vicmae-linear", "sgd", 90, 256, 8 if name == "imagenet" else 1
+                )
+            )
             for file_name in VICMAE_PRESETS:
                 files[f"pretrain/{name}/{file_name}.yaml"] = dump(vicmae_config(name, file_name))
             for aug_name, aug in vicmae_augmentations(name).items():
@@ -436,8 +752,20 @@ def generate() -> dict:
             for file_name in SMAE_FAMILY:
                 files[f"pretrain/{name}/{file_name}.yaml"] = dump(smae_config(name, file_name))
             files[f"pretrain/{name}/augmentations/smae-none.yaml"] = dump(
-                [{**_augmentation(SMAE_DATASETS[name]["crop"], spec["mean"], spec["std"], 1, colour=False, flip=0.0),
-                  "rrc": {"enabled": False, "crop_min_scale": 1.0, "crop_max_scale": 1.0}}])
+                [
+                    {
+                        **_augmentation(
+                            SMAE_DATASETS[name]["crop"],
+                            spec["mean"],
+                            spec["std"],
+                            1,
+                            colour=False,
+                            flip=0.0,
+                        ),
+                        "rrc": {"enabled": False, "crop_min_scale": 1.0, "crop_max_scale": 1.0},
+                    }
+                ]
+            )
             files[f"linear/{name}/smae-linear.yaml"] = dump(smae_eval_config(name, finetune=False))
             files[f"linear/{name}/smae-finetune.yaml"] = dump(smae_eval_config(name, finetune=True))
             if name == "tiny-imagenet":

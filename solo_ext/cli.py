@@ -1,19 +1,19 @@
 """The `solo-ext` command.
 
-    solo-ext pretrain --config-path DIR --config-name NAME [key=value ...]   # Hydra, as solo-learn's main_pretrain.py
-    solo-ext linear   --config-path DIR --config-name NAME [key=value ...]   # Hydra, as solo-learn's main_linear.py
-    solo-ext knn --pretrained_checkpoint_dir DIR --dataset custom --train_data_path ... --val_data_path ...
-    solo-ext zoo [--list]                # path of the installed zoo_configs (listing on stderr)
-    solo-ext data digits --out DIR [--overwrite]
-    solo-ext data tiny-imagenet --src tiny-imagenet-200 --out DIR [--copy] [--fraction 0.01 0.05 0.1]
-    solo-ext data cub200 --src CUB_200_2011.tgz --out DIR [--size 64]
-    solo-ext data fashion-mnist --out DIR [--src DIR] [--size 32] [--train-per-class N] [--val-per-class N] [--overwrite]
-    solo-ext colormae patterns --color green --num 3072 --size 256 --seed 0 --out FILE.npz
-    solo-ext colormae preview --patterns FILE.npz --grid 14 --mask_ratio 0.75 --out masks.png
-    solo-ext critic train --data DIR --out critic.pt [--size 64 --mean ... --std ... --epochs 200]
-    solo-ext table RUN_DIR [RUN_DIR ...] [--paper magma-table1] [--out PREFIX] [--overwrite]
-    solo-ext analyze CKPT --data DIR --out OUT [--classes 10] [--images 8] [--figures ...]   # PNG figures
-    solo-ext fidelity --out DIR [--preset cpu|gpu] [--seeds 0 1 2] [--dry-run] [--report-only] [--sweep]   # paired study
+solo-ext pretrain --config-path DIR --config-name NAME [key=value ...]   # Hydra, as solo-learn's main_pretrain.py
+solo-ext linear   --config-path DIR --config-name NAME [key=value ...]   # Hydra, as solo-learn's main_linear.py
+solo-ext knn --pretrained_checkpoint_dir DIR --dataset custom --train_data_path ... --val_data_path ...
+solo-ext zoo [--list]                # path of the installed zoo_configs (listing on stderr)
+solo-ext data digits --out DIR [--overwrite]
+solo-ext data tiny-imagenet --src tiny-imagenet-200 --out DIR [--copy] [--fraction 0.01 0.05 0.1]
+solo-ext data cub200 --src CUB_200_2011.tgz --out DIR [--size 64]
+solo-ext data fashion-mnist --out DIR [--src DIR] [--size 32] [--train-per-class N] [--val-per-class N] [--overwrite]
+solo-ext colormae patterns --color green --num 3072 --size 256 --seed 0 --out FILE.npz
+solo-ext colormae preview --patterns FILE.npz --grid 14 --mask_ratio 0.75 --out masks.png
+solo-ext critic train --data DIR --out critic.pt [--size 64 --mean ... --std ... --epochs 200]
+solo-ext table RUN_DIR [RUN_DIR ...] [--paper magma-table1] [--out PREFIX] [--overwrite]
+solo-ext analyze CKPT --data DIR --out OUT [--classes 10] [--images 8] [--figures ...]   # PNG figures
+solo-ext fidelity --out DIR [--preset cpu|gpu] [--seeds 0 1 2] [--dry-run] [--report-only] [--sweep]   # paired study
 """
 
 import argparse
@@ -21,7 +21,6 @@ import os
 import shlex
 import sys
 import warnings
-from pathlib import Path
 
 from solo_ext.config.zoo import zoo_path
 from solo_ext.host import SoloLearnMissingError, require_solo_learn
@@ -32,16 +31,42 @@ HYDRA_COMMANDS = ("pretrain", "linear")
 # (message regex, matched from its start, category). Set by our entry points only; a user's own script that
 # imports solo_ext keeps all its warnings.
 HARMLESS_WARNINGS = (
-    (r"pkg_resources is deprecated as an API", UserWarning),  # Lightning 2.1.2 imports pkg_resources
+    (
+        r"pkg_resources is deprecated as an API",
+        UserWarning,
+    ),  # Lightning 2.1.2 imports pkg_resources
     (r"Importing from timm\.", FutureWarning),  # solo-learn imports timm's old module paths
-    (r"Overwriting \w+ in registry with solo\.backbones\.", UserWarning),  # solo-learn's convnext/poolformer
-    (r"`torch\.cuda\.amp\.custom_(fwd|bwd)\(args\.\.\.\)` is deprecated", FutureWarning),  # solo-learn
-    (r"`isinstance\(treespec, LeafSpec\)` is deprecated", Warning),  # Lightning 2.1.2 on a newer torch
-    (r"'pin_memory' argument is set as true but no accelerator is found", UserWarning),  # solo-learn on CPU
+    (
+        r"Overwriting \w+ in registry with solo\.backbones\.",
+        UserWarning,
+    ),  # solo-learn's convnext/poolformer
+    (
+        r"`torch\.cuda\.amp\.custom_(fwd|bwd)\(args\.\.\.\)` is deprecated",
+        FutureWarning,
+    ),  # solo-learn
+    (
+        r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+        Warning,
+    ),  # Lightning 2.1.2 on a newer torch
+    (
+        r"'pin_memory' argument is set as true but no accelerator is found",
+        UserWarning,
+    ),  # solo-learn on CPU
 )
 # Hydra flags followed by a value (the value is no override)
-_HYDRA_VALUE_FLAGS = ("--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--cfg", "-c",
-                      "--package", "-p", "--experimental-rerun")
+_HYDRA_VALUE_FLAGS = (
+    "--config-path",
+    "-cp",
+    "--config-name",
+    "-cn",
+    "--config-dir",
+    "-cd",
+    "--cfg",
+    "-c",
+    "--package",
+    "-p",
+    "--experimental-rerun",
+)
 _HYDRA_INFO_CHOICES = ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")
 
 
@@ -64,18 +89,21 @@ def bad_override(argv) -> str:
             skip = False
             continue
         if arg.startswith("-"):
-            skip = arg in _HYDRA_VALUE_FLAGS or (arg in ("--info", "-i") and i + 1 < len(argv)
-                                                 and argv[i + 1] in _HYDRA_INFO_CHOICES)
+            skip = arg in _HYDRA_VALUE_FLAGS or (
+                arg in ("--info", "-i") and i + 1 < len(argv) and argv[i + 1] in _HYDRA_INFO_CHOICES
+            )
             continue
         try:
             parser.parse_overrides([arg])
         except OverrideParseException as err:
             reason = (str(err).splitlines() or ["unparsable"])[0]
             key, _, value = arg.partition("=")
-            quoted = f"{key}=\"{value}\""
+            quoted = f'{key}="{value}"'
             why = "its value holds '='" if "=" in value else reason
-            return (f"override {arg!r}: Hydra cannot parse it ({why}); quote the value: {shlex.quote(quoted)} "
-                    "(in bash: single quotes around the whole override, double quotes around the value)")
+            return (
+                f"override {arg!r}: Hydra cannot parse it ({why}); quote the value: {shlex.quote(quoted)} "
+                "(in bash: single quotes around the whole override, double quotes around the value)"
+            )
     return ""
 
 
@@ -132,44 +160,105 @@ def _run_hydra(command: str, argv) -> None:
 
 
 def _zoo(argv) -> None:
-    parser = argparse.ArgumentParser(prog="solo-ext zoo", description="Print the installed zoo's path.")
+    parser = argparse.ArgumentParser(
+        prog="solo-ext zoo", description="Print the installed zoo's path."
+    )
     parser.add_argument("--list", action="store_true", help="list the configs on stdout instead")
     args = parser.parse_args(argv)
     root = zoo_path()
-    configs = sorted(str(p.relative_to(root)) for p in root.rglob("*.yaml") if "augmentations" not in p.parts and "wandb" not in p.parts)
+    configs = sorted(
+        str(p.relative_to(root))
+        for p in root.rglob("*.yaml")
+        if "augmentations" not in p.parts and "wandb" not in p.parts
+    )
     if args.list:
         print("\n".join(configs))
         return
     print(root)
     if sys.stderr.isatty():
-        print(f"{len(configs)} configs (solo-ext zoo --list): e.g. --config-path {root}/pretrain/digits --config-name m-mae", file=sys.stderr)
+        print(
+            f"{len(configs)} configs (solo-ext zoo --list): "
+            f"e.g. --config-path {root}/pretrain/digits --config-name m-mae",
+            file=sys.stderr,
+        )
 
 
 def _data(argv) -> None:
-    parser = argparse.ArgumentParser(prog="solo-ext data", description="Prepare datasets as ImageFolders.")
+    parser = argparse.ArgumentParser(
+        prog="solo-ext data", description="Prepare datasets as ImageFolders."
+    )
     sub = parser.add_subparsers(dest="dataset", required=True)
-    digits = sub.add_parser("digits", help="scikit-learn's embedded digits as 32x32 RGB PNGs (train/val)")
+    digits = sub.add_parser(
+        "digits", help="scikit-learn's embedded digits as 32x32 RGB PNGs (train/val)"
+    )
     digits.add_argument("--out", required=True)
-    digits.add_argument("--overwrite", action="store_true", help="replace train/ and val/ of a non-empty --out")
-    tin = sub.add_parser("tiny-imagenet", help="an extracted tiny-imagenet-200 as train/ and val/ class folders")
+    digits.add_argument(
+        "--overwrite", action="store_true", help="replace train/ and val/ of a non-empty --out"
+    )
+    tin = sub.add_parser(
+        "tiny-imagenet", help="an extracted tiny-imagenet-200 as train/ and val/ class folders"
+    )
     tin.add_argument("--src", required=True, help="the extracted tiny-imagenet-200 folder")
     tin.add_argument("--out", required=True)
     tin.add_argument("--copy", action="store_true", help="copy images instead of linking them")
-    tin.add_argument("--fraction", type=float, nargs="*", default=[], help="per-class subsets, e.g. 0.01 0.05 0.1")
-    tin.add_argument("--overwrite", action="store_true", help="replace what this command wrote to a non-empty --out")
-    cub = sub.add_parser("cub200", help="CUB-200-2011 (archive or extracted folder) resized to --size, official split")
-    cub.add_argument("--src", required=True, help="CUB_200_2011.tgz or the extracted CUB_200_2011 folder")
+    tin.add_argument(
+        "--fraction",
+        type=float,
+        nargs="*",
+        default=[],
+        help="per-class subsets, e.g. 0.01 0.05 0.1",
+    )
+    tin.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace what this command wrote to a non-empty --out",
+    )
+    cub = sub.add_parser(
+        "cub200",
+        help="CUB-200-2011 (archive or extracted folder) resized to --size, official split",
+    )
+    cub.add_argument(
+        "--src", required=True, help="CUB_200_2011.tgz or the extracted CUB_200_2011 folder"
+    )
     cub.add_argument("--out", required=True)
-    cub.add_argument("--size", type=int, default=64, help="shorter side resized to this, then centre-cropped square")
-    cub.add_argument("--overwrite", action="store_true", help="replace what this command wrote to a non-empty --out")
-    fmnist = sub.add_parser("fashion-mnist", help="Fashion-MNIST's idx files as RGB PNGs resized to --size (train/val)")
+    cub.add_argument(
+        "--size",
+        type=int,
+        default=64,
+        help="shorter side resized to this, then centre-cropped square",
+    )
+    cub.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace what this command wrote to a non-empty --out",
+    )
+    fmnist = sub.add_parser(
+        "fashion-mnist", help="Fashion-MNIST's idx files as RGB PNGs resized to --size (train/val)"
+    )
     fmnist.add_argument("--out", required=True)
-    fmnist.add_argument("--src", default=None, help="folder of the four idx files (default: the Debian package's "
-                        "/usr/share/datasets/fashion-mnist)")
-    fmnist.add_argument("--size", type=int, default=32, help="side of the written images (28 keeps the pixels)")
-    fmnist.add_argument("--train-per-class", type=int, default=None, help="a seeded subset of N train images per class")
-    fmnist.add_argument("--val-per-class", type=int, default=None, help="a seeded subset of N val images per class")
-    fmnist.add_argument("--overwrite", action="store_true", help="replace what this command wrote to a non-empty --out")
+    fmnist.add_argument(
+        "--src",
+        default=None,
+        help="folder of the four idx files (default: the Debian package's "
+        "/usr/share/datasets/fashion-mnist)",
+    )
+    fmnist.add_argument(
+        "--size", type=int, default=32, help="side of the written images (28 keeps the pixels)"
+    )
+    fmnist.add_argument(
+        "--train-per-class",
+        type=int,
+        default=None,
+        help="a seeded subset of N train images per class",
+    )
+    fmnist.add_argument(
+        "--val-per-class", type=int, default=None, help="a seeded subset of N val images per class"
+    )
+    fmnist.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace what this command wrote to a non-empty --out",
+    )
     args = parser.parse_args(argv)
     from solo_ext.data.cub200 import prepare_cub200
     from solo_ext.data.digits import OutputNotEmptyError, export_digits
@@ -182,19 +271,41 @@ def _data(argv) -> None:
         elif args.dataset == "cub200":
             stats = prepare_cub200(args.src, args.out, args.size, args.overwrite)
         elif args.dataset == "fashion-mnist":
-            stats = prepare_fashion_mnist(args.out, args.src or DEFAULT_SRC, args.size, args.train_per_class,
-                                          args.val_per_class, args.overwrite)
+            stats = prepare_fashion_mnist(
+                args.out,
+                args.src or DEFAULT_SRC,
+                args.size,
+                args.train_per_class,
+                args.val_per_class,
+                args.overwrite,
+            )
         else:
-            stats = prepare_tiny_imagenet(args.src, args.out, args.copy, args.fraction, args.overwrite)
+            stats = prepare_tiny_imagenet(
+                args.src, args.out, args.copy, args.fraction, args.overwrite
+            )
     except (OutputNotEmptyError, FileExistsError, FileNotFoundError, ValueError) as err:
         sys.exit(f"solo-ext data {args.dataset}: {err}")
-    print(f"wrote {stats['train']} train and {stats['val']} val images to {args.out} (mean {stats['mean']}, std {stats['std']})")
+    print(
+        f"wrote {stats['train']} train and {stats['val']} val images to {args.out} "
+        f"(mean {stats['mean']}, std {stats['std']})"
+    )
 
 
 def main(argv=None) -> None:
     silence_harmless_warnings()
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = ["pretrain", "linear", "knn", "zoo", "data", "colormae", "critic", "table", "analyze", "fidelity"]
+    commands = [
+        "pretrain",
+        "linear",
+        "knn",
+        "zoo",
+        "data",
+        "colormae",
+        "critic",
+        "table",
+        "analyze",
+        "fidelity",
+    ]
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print(__doc__)
         sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
@@ -204,7 +315,9 @@ def main(argv=None) -> None:
     if command == "data":
         return _data(rest)
     if command == "fidelity":
-        from solo_ext.reporting.fidelity import main as fidelity_main  # says itself when solo-learn is missing
+        from solo_ext.reporting.fidelity import (
+            main as fidelity_main,
+        )  # says itself when solo-learn is missing
 
         try:
             sys.exit(fidelity_main(rest))
@@ -245,7 +358,10 @@ def main(argv=None) -> None:
                 {"knn": knn_main, "analyze": analyze_main}[command](rest)
             except SampleLoadError as err:
                 sys.exit(f"solo-ext {command}: data error: {err.one_line}")
-    except (SoloLearnMissingError, ImportError) as err:  # ImportError: an optional extra, e.g. [analysis]
+    except (
+        SoloLearnMissingError,
+        ImportError,
+    ) as err:  # ImportError: an optional extra, e.g. [analysis]
         sys.exit(f"solo-ext {command}: {err}")
     except ConfigError as err:
         sys.exit(f"solo-ext {command}: config error: {err}")

@@ -31,7 +31,9 @@ class _GatherWithGrad(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_gathered: torch.Tensor) -> torch.Tensor:
-        grad = grad_gathered.new_empty((grad_gathered.shape[0] // dist.get_world_size(), *grad_gathered.shape[1:]))
+        grad = grad_gathered.new_empty(
+            (grad_gathered.shape[0] // dist.get_world_size(), *grad_gathered.shape[1:])
+        )
         dist.reduce_scatter_tensor(grad, grad_gathered.contiguous())
         return grad
 

@@ -2,8 +2,13 @@
 
 import importlib.util
 
-__all__ = ["SOLO_LEARN_MISSING", "SOLO_LEARN_GIT", "SoloLearnMissingError", "require_solo_learn",
-           "solo_learn_available"]
+__all__ = [
+    "SOLO_LEARN_MISSING",
+    "SOLO_LEARN_GIT",
+    "SoloLearnMissingError",
+    "require_solo_learn",
+    "solo_learn_available",
+]
 
 SOLO_LEARN_GIT = "git+https://github.com/vturrisi/solo-learn.git"
 _REINSTALL = f"pip install wheel 'setuptools<82' && pip install --no-build-isolation --upgrade {SOLO_LEARN_GIT}"
@@ -39,11 +44,15 @@ def _broken_install(err: ImportError) -> str:
     """What to do when solo-learn is installed but does not import (one line)."""
     missing = getattr(err, "name", None) or ""
     if missing == "pkg_resources" or "pkg_resources" in str(err):
-        return (f"solo-learn is installed but Lightning 2.1.2 (which it uses) cannot import: it needs "
-                f"pkg_resources, which setuptools {_setuptools_version()} no longer has (removed in 82); "
-                "repair with: pip install 'setuptools<82'")
-    return (f"solo-learn is installed but does not import ({err}); reinstall it with its dependencies: "
-            f"{_REINSTALL}")
+        return (
+            f"solo-learn is installed but Lightning 2.1.2 (which it uses) cannot import: it needs "
+            f"pkg_resources, which setuptools {_setuptools_version()} no longer has (removed in 82); "
+            "repair with: pip install 'setuptools<82'"
+        )
+    return (
+        f"solo-learn is installed but does not import ({err}); reinstall it with its dependencies: "
+        f"{_REINSTALL}"
+    )
 
 
 def require_solo_learn() -> None:
@@ -54,7 +63,9 @@ def require_solo_learn() -> None:
         import solo.methods  # noqa: F401
     except ImportError as err:
         top = (getattr(err, "name", None) or "").split(".")[0]
-        if top == "solo":  # a part of solo-learn itself is absent: an incomplete or foreign 'solo' package
+        if (
+            top == "solo"
+        ):  # a part of solo-learn itself is absent: an incomplete or foreign 'solo' package
             raise SoloLearnMissingError(f"{SOLO_LEARN_MISSING} (import failed: {err})") from err
         raise SoloLearnMissingError(_broken_install(err)) from err
     from importlib.metadata import PackageNotFoundError, version
@@ -65,5 +76,7 @@ def require_solo_learn() -> None:
         return  # importable from a source tree on sys.path
     parts = tuple(int(p) for p in installed.split(".")[:3] if p.isdigit())
     if parts < (1, 0, 6):
-        raise SoloLearnMissingError(f"found solo-learn {installed}, solo-ext needs >= 1.0.6 (from its repository, "
-                                    f"not PyPI); upgrade with: {_REINSTALL}")
+        raise SoloLearnMissingError(
+            f"found solo-learn {installed}, solo-ext needs >= 1.0.6 (from its repository, "
+            f"not PyPI); upgrade with: {_REINSTALL}"
+        )

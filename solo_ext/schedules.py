@@ -34,7 +34,9 @@ class WindowedWeight:
                 raise ValueError(f"{key}: {value!r} is not allowed; expected a number >= 0")
         for key, value in numbers[1:]:
             if int(value) != value:
-                raise ValueError(f"{key}: {value!r} is not allowed; expected a whole number of epochs >= 0")
+                raise ValueError(
+                    f"{key}: {value!r} is not allowed; expected a whole number of epochs >= 0"
+                )
 
     def __call__(self, epoch: int) -> float:
         ended = self.duration is not None and epoch >= self.start_epoch + self.duration

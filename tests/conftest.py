@@ -14,13 +14,19 @@ TIERS = {
 
 
 def pytest_addoption(parser):
-    parser.addoption("--all-tiers", action="store_true", default=False,
-                     help="run the slow and ddp tiers too (also: SOLO_EXT_ALL_TIERS=1)")
+    parser.addoption(
+        "--all-tiers",
+        action="store_true",
+        default=False,
+        help="run the slow and ddp tiers too (also: SOLO_EXT_ALL_TIERS=1)",
+    )
 
 
 def pytest_configure(config):
     for name, what in TIERS.items():
-        config.addinivalue_line("markers", f"{name}: {what}; not in the default run (--all-tiers runs it)")
+        config.addinivalue_line(
+            "markers", f"{name}: {what}; not in the default run (--all-tiers runs it)"
+        )
 
 
 def _named(config):
@@ -29,18 +35,26 @@ def _named(config):
     for arg in config.args:
         if "::" in arg:
             path, rest = arg.split("::", 1)
-            named.append(f"{Path(os.path.relpath(Path(path).resolve(), config.rootpath)).as_posix()}::{rest}")
+            named.append(
+                f"{Path(os.path.relpath(Path(path).resolve(), config.rootpath)).as_posix()}::{rest}"
+            )
     return named
 
 
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--all-tiers") or os.environ.get("SOLO_EXT_ALL_TIERS") == "1" or config.option.markexpr:
+    if (
+        config.getoption("--all-tiers")
+        or os.environ.get("SOLO_EXT_ALL_TIERS") == "1"
+        or config.option.markexpr
+    ):
         return
     named = _named(config)
     keep, tiered = [], []
     for item in items:
         in_tier = any(item.get_closest_marker(name) for name in TIERS)
-        (tiered if in_tier and not any(item.nodeid.startswith(n) for n in named) else keep).append(item)
+        (tiered if in_tier and not any(item.nodeid.startswith(n) for n in named) else keep).append(
+            item
+        )
     if tiered:
         config.hook.pytest_deselected(items=tiered)
         items[:] = keep

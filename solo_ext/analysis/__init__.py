@@ -15,7 +15,12 @@ from solo_ext.analysis.attention import (
     key_component_maps,
     leading_component,
 )
-from solo_ext.analysis.figures import write_heatmaps, write_masks, write_pacmap, write_reconstructions
+from solo_ext.analysis.figures import (
+    write_heatmaps,
+    write_masks,
+    write_pacmap,
+    write_reconstructions,
+)
 from solo_ext.analysis.metrics import davies_bouldin_index, linear_probe_accuracy, pacmap_embedding
 from solo_ext.analysis.reconstructions import pixel_mask, reconstruct_images, to_display
 

@@ -17,10 +17,14 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
-__all__ = ["QueryKeyCapture", "attention_weights", "capture_queries_keys", "cls_attention_maps",
-           "key_component_maps", "leading_component"]
-
-
+__all__ = [
+    "QueryKeyCapture",
+    "attention_weights",
+    "capture_queries_keys",
+    "cls_attention_maps",
+    "key_component_maps",
+    "leading_component",
+]
 
 
 class QueryKeyCapture:
@@ -42,13 +46,21 @@ def capture_queries_keys(blocks: Sequence[nn.Module]) -> Iterator[QueryKeyCaptur
     handles = []
     for index, block in enumerate(blocks):
         attn = getattr(block, "attn", None)
-        if attn is None or not isinstance(getattr(attn, "qkv", None), nn.Linear) or not hasattr(attn, "num_heads"):
-            raise ValueError(f"block {index} ({type(block).__name__}) is not a timm-style ViT block with attn.qkv")
+        if (
+            attn is None
+            or not isinstance(getattr(attn, "qkv", None), nn.Linear)
+            or not hasattr(attn, "num_heads")
+        ):
+            raise ValueError(
+                f"block {index} ({type(block).__name__}) is not a timm-style ViT block with attn.qkv"
+            )
 
         def hook(module, inputs, output, index=index, attn=attn):
             batch, tokens, width = output.shape
             heads = attn.num_heads
-            qkv = output.reshape(batch, tokens, 3, heads, width // (3 * heads)).permute(2, 0, 3, 1, 4)
+            qkv = output.reshape(batch, tokens, 3, heads, width // (3 * heads)).permute(
+                2, 0, 3, 1, 4
+            )
             q, k, _ = qkv.unbind(0)  # each [B, heads, T, D/heads]
             capture.queries[index] = getattr(attn, "q_norm", nn.Identity())(q).detach()
             capture.keys[index] = getattr(attn, "k_norm", nn.Identity())(k).detach()
@@ -67,8 +79,9 @@ def attention_weights(queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor
     return torch.softmax((queries.float() * scale) @ keys.float().transpose(-2, -1), dim=-1)
 
 
-def cls_attention_maps(queries: torch.Tensor, keys: torch.Tensor, grid: Tuple[int, int],
-                       prefix_tokens: int = 1) -> torch.Tensor:
+def cls_attention_maps(
+    queries: torch.Tensor, keys: torch.Tensor, grid: Tuple[int, int], prefix_tokens: int = 1
+) -> torch.Tensor:
     """The [CLS] token's attention to each patch, per head: [B, heads, gh, gw] (softmax over all T tokens)."""
     cls_row = attention_weights(queries, keys)[:, :, 0, prefix_tokens:]  # [B, heads, L]
     return cls_row.reshape(*cls_row.shape[:2], *grid)
@@ -87,7 +100,9 @@ def leading_component(x: torch.Tensor) -> torch.Tensor:
     return (projection * torch.where(peak < 0, -1.0, 1.0)).float()
 
 
-def key_component_maps(keys: Sequence[torch.Tensor], grid: Tuple[int, int], prefix_tokens: int = 1) -> torch.Tensor:
+def key_component_maps(
+    keys: Sequence[torch.Tensor], grid: Tuple[int, int], prefix_tokens: int = 1
+) -> torch.Tensor:
     """Per image and block, the leading PCA component of the patch tokens' keys: [B, blocks, gh, gw].
 
     Each block's keys [B, heads, T, d] are concatenated over heads to [B, T, heads·d] (the key vector the block
@@ -98,11 +113,16 @@ def key_component_maps(keys: Sequence[torch.Tensor], grid: Tuple[int, int], pref
     maps = []
     for k in keys:
         batch, heads, tokens, dim = k.shape
-        patch_keys = k.permute(0, 2, 1, 3).reshape(batch, tokens, heads * dim)[:, prefix_tokens:]  # [B, L, D]
+        patch_keys = k.permute(0, 2, 1, 3).reshape(batch, tokens, heads * dim)[
+            :, prefix_tokens:
+        ]  # [B, L, D]
         component = leading_component(patch_keys)  # [B, L]
         if maps:
             previous = maps[-1]
-            agreement = ((component - component.mean(1, keepdim=True)) * (previous - previous.mean(1, keepdim=True))).sum(1)
+            agreement = (
+                (component - component.mean(1, keepdim=True))
+                * (previous - previous.mean(1, keepdim=True))
+            ).sum(1)
             component = component * torch.where(agreement < 0, -1.0, 1.0).unsqueeze(1)
         maps.append(component)
     return torch.stack(maps, dim=1).reshape(len(maps[0]), len(maps), *grid)

@@ -31,10 +31,13 @@ PACMAP_SIZE = (700, 600)
 MASK_GREY = 0.5  # display value of masked patches
 
 
-
-
-def _panel_figure(rows: int, cols: int, title: str, row_labels: Optional[Sequence[str]] = None,
-                  col_labels: Optional[Sequence[str]] = None):
+def _panel_figure(
+    rows: int,
+    cols: int,
+    title: str,
+    row_labels: Optional[Sequence[str]] = None,
+    col_labels: Optional[Sequence[str]] = None,
+):
     """A figure of rows × cols CELL-pixel image panels at fixed pixel geometry; returns (figure, axes[r][c]).
 
     Width: max(MIN_WIDTH, (LABEL_WIDTH or MARGIN) + cols·CELL + MARGIN), panels centred; height:
@@ -54,13 +57,22 @@ def _panel_figure(rows: int, cols: int, title: str, row_labels: Optional[Sequenc
         row = []
         for c in range(cols):
             x0, y0 = left + c * CELL + pad, height - TITLE_HEIGHT - (r + 1) * CELL + pad
-            ax = fig.add_axes([x0 / width, y0 / height, (CELL - 2 * pad) / width, (CELL - 2 * pad) / height])
+            ax = fig.add_axes(
+                [x0 / width, y0 / height, (CELL - 2 * pad) / width, (CELL - 2 * pad) / height]
+            )
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0 and col_labels:
                 ax.set_title(col_labels[c], fontsize=7, pad=2)
             if c == 0 and row_labels:
-                ax.set_ylabel(str(row_labels[r])[:LABEL_CHARS], fontsize=7, rotation=0, ha="right", va="center", labelpad=4)
+                ax.set_ylabel(
+                    str(row_labels[r])[:LABEL_CHARS],
+                    fontsize=7,
+                    rotation=0,
+                    ha="right",
+                    va="center",
+                    labelpad=4,
+                )
             row.append(ax)
         axes.append(row)
     return fig, axes
@@ -78,15 +90,26 @@ def _greyed(images: np.ndarray, masks: np.ndarray, keep: float) -> np.ndarray:
     return images * (1 - m) + (keep * images + (1 - keep) * MASK_GREY) * m
 
 
-def write_reconstructions(path, originals: np.ndarray, reconstructions: np.ndarray, masks: np.ndarray,
-                          row_labels: Optional[Sequence[str]] = None, title: str = "MAE reconstructions") -> Path:
+def write_reconstructions(
+    path,
+    originals: np.ndarray,
+    reconstructions: np.ndarray,
+    masks: np.ndarray,
+    row_labels: Optional[Sequence[str]] = None,
+    title: str = "MAE reconstructions",
+) -> Path:
     """One row per image: masked input | reconstruction with visible patches pasted | original.
 
     originals, reconstructions [B, H, W, 3] in [0, 1]; masks [B, H, W] (1 = masked).
     Size: max(400, (LABEL_WIDTH or MARGIN) + 3·CELL + MARGIN) by TITLE_HEIGHT + B·CELL + MARGIN pixels.
     """
-    fig, axes = _panel_figure(len(originals), 3, title, row_labels,
-                              ["masked input", "reconstruction + visible", "original"])
+    fig, axes = _panel_figure(
+        len(originals),
+        3,
+        title,
+        row_labels,
+        ["masked input", "reconstruction + visible", "original"],
+    )
     masked = _greyed(originals, masks, keep=0.0)
     for r in range(len(originals)):
         for c, image in enumerate((masked[r], reconstructions[r], originals[r])):
@@ -94,7 +117,9 @@ def write_reconstructions(path, originals: np.ndarray, reconstructions: np.ndarr
     return _save(fig, path)
 
 
-def write_masks(path, images: np.ndarray, masks: np.ndarray, title: str = "masks (grey = masked)") -> Path:
+def write_masks(
+    path, images: np.ndarray, masks: np.ndarray, title: str = "masks (grey = masked)"
+) -> Path:
     """Each image with its masked patches greyed, up to MAX_COLUMNS per row.
 
     images [B, H, W, 3] in [0, 1]; masks [B, H, W] (1 = masked).
@@ -132,12 +157,21 @@ def write_heatmaps(path, images: np.ndarray, maps, row_labels: Sequence[str], ti
             scaled = (values - values.min()) / spread if spread > 0 else np.zeros_like(values)
             ax = axes[r][c]
             ax.imshow(images[c], interpolation="antialiased")
-            ax.imshow(scaled, cmap="inferno", alpha=0.6, interpolation="nearest", extent=(0, width, height, 0),
-                      vmin=0, vmax=1)
+            ax.imshow(
+                scaled,
+                cmap="inferno",
+                alpha=0.6,
+                interpolation="nearest",
+                extent=(0, width, height, 0),
+                vmin=0,
+                vmax=1,
+            )
     return _save(fig, path)
 
 
-def write_pacmap(path, embedding: np.ndarray, labels, class_names: Sequence[str], title: str) -> Path:
+def write_pacmap(
+    path, embedding: np.ndarray, labels, class_names: Sequence[str], title: str
+) -> Path:
     """Scatter of a 2-D embedding [N, 2] coloured by ``labels`` [N] (indexes into class_names). 700×600 px."""
     figure_module = _require("matplotlib.figure")
     matplotlib = _require("matplotlib")
@@ -148,10 +182,22 @@ def write_pacmap(path, embedding: np.ndarray, labels, class_names: Sequence[str]
     palette = matplotlib.colormaps["tab10" if len(class_names) <= 10 else "tab20"]
     for index, name in enumerate(class_names):
         chosen = labels == index
-        ax.scatter(embedding[chosen, 0], embedding[chosen, 1], s=10, color=palette(index % palette.N), label=str(name))
+        ax.scatter(
+            embedding[chosen, 0],
+            embedding[chosen, 1],
+            s=10,
+            color=palette(index % palette.N),
+            label=str(name),
+        )
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False, markerscale=1.5,
-              ncol=1 if len(class_names) <= 25 else 2)
+    ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        fontsize=7,
+        frameon=False,
+        markerscale=1.5,
+        ncol=1 if len(class_names) <= 25 else 2,
+    )
     fig.suptitle(title, fontsize=TITLE_FONT + 1)
     return _save(fig, path)

@@ -15,10 +15,9 @@ __all__ = ["pixel_mask", "reconstruct_images", "to_display"]
 EPS_NORM_PIX = 1e-6  # MAE's variance epsilon of norm_pix_loss targets
 
 
-
-
-def reconstruct_images(images: torch.Tensor, pred: torch.Tensor, mask: torch.Tensor, patch: int,
-                       norm_pix: bool = False) -> torch.Tensor:
+def reconstruct_images(
+    images: torch.Tensor, pred: torch.Tensor, mask: torch.Tensor, patch: int, norm_pix: bool = False
+) -> torch.Tensor:
     """MAE's reconstruction with the visible patches pasted back: [B, 3, H, W] in the images' normalisation.
 
     images [B, 3, H, W] (the decoder's input), pred [B, L, p·p·3], mask [B, L] (1 = masked). Under

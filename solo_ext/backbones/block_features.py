@@ -17,7 +17,6 @@ from typing import Dict, Iterable
 import torch
 from torch import nn
 
-
 __all__ = ["BlockFeatureCapture", "resolve_layer", "transformer_blocks"]
 
 
@@ -34,7 +33,9 @@ def transformer_blocks(backbone: nn.Module) -> nn.Sequential:
 def resolve_layer(layer: int, depth: int) -> int:
     """Maps a python-style block index (negative counts from the end) to 0..depth-1."""
     if isinstance(layer, bool) or not isinstance(layer, int) or not -depth <= layer < depth:
-        raise ValueError(f"{layer!r} is not a block of this backbone; allowed: integers in [{-depth}, {depth - 1}]")
+        raise ValueError(
+            f"{layer!r} is not a block of this backbone; allowed: integers in [{-depth}, {depth - 1}]"
+        )
     return layer % depth
 
 
@@ -65,7 +66,9 @@ class BlockFeatureCapture:
         return record
 
     def __enter__(self) -> "BlockFeatureCapture":
-        self._handles = [self.blocks[layer].register_forward_hook(self._hook(layer)) for layer in self.layers]
+        self._handles = [
+            self.blocks[layer].register_forward_hook(self._hook(layer)) for layer in self.layers
+        ]
         return self
 
     def __exit__(self, *exc) -> None:

@@ -5,7 +5,8 @@ Usage::
 
     MASK_RATIO = Field("mask_ratio", "number", 0.75, low=0, high=1, low_open=True, high_open=True)
     MASK_RATIO.check(0.9, "method_kwargs.mask_ratio")      # 0.9
-    MASK_RATIO.check(1.5, "method_kwargs.mask_ratio")      # ConfigError: ... 1.5 is not allowed; expected a number in (0, 1)
+    MASK_RATIO.check(1.5, "method_kwargs.mask_ratio")
+    # ConfigError: method_kwargs.mask_ratio: 1.5 is not allowed; expected a number in (0, 1)
     parse_fields({"mask_ratio": 0.5}, [MASK_RATIO], "method_kwargs")   # {"mask_ratio": 0.5}
 """
 
@@ -15,7 +16,15 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-__all__ = ["REQUIRED", "ConfigError", "Field", "check_known_keys", "config_key", "parse_fields", "to_plain"]
+__all__ = [
+    "REQUIRED",
+    "ConfigError",
+    "Field",
+    "check_known_keys",
+    "config_key",
+    "parse_fields",
+    "to_plain",
+]
 
 
 class ConfigError(ValueError):
@@ -66,7 +75,9 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value  # NaN is no number
+    return (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+    )  # NaN is no number
 
 
 @dataclass(frozen=True)
@@ -118,7 +129,8 @@ class Field:
         return low_ok and high_ok
 
     def check(self, value: Any, key: str) -> Any:
-        """The value (lists as tuples for int_list) if allowed; else ConfigError naming key, value and what is allowed."""
+        """The value (lists as tuples for int_list) if allowed; else ConfigError naming key, value and
+        what is allowed."""
         value = to_plain(value)
         if isinstance(value, tuple):  # defaults are written as tuples
             value = list(value)
@@ -130,7 +142,9 @@ class Field:
             "bool": lambda v: isinstance(v, bool),
             "choice": lambda v: isinstance(v, str) and v in self.choices,
             "str": lambda v: isinstance(v, str) and v != "",
-            "int_list": lambda v: _is_int(v) or (isinstance(v, list) and len(v) > 0 and all(_is_int(x) for x in v)),
+            "int_list": lambda v: (
+                _is_int(v) or (isinstance(v, list) and len(v) > 0 and all(_is_int(x) for x in v))
+            ),
             "list": lambda v: isinstance(v, list),
         }[self.kind](value)
         if not ok:
@@ -144,8 +158,13 @@ class Field:
         return value
 
 
-def parse_fields(node: Optional[Mapping], fields: Sequence[Field], key: str,
-                 defaults: Optional[Mapping[str, Any]] = None, extra_keys: Sequence[str] = ()) -> Dict[str, Any]:
+def parse_fields(
+    node: Optional[Mapping],
+    fields: Sequence[Field],
+    key: str,
+    defaults: Optional[Mapping[str, Any]] = None,
+    extra_keys: Sequence[str] = (),
+) -> Dict[str, Any]:
     """Checks every field of ``node`` (a mapping at config key ``key``): no unknown keys (``extra_keys`` are
     allowed but not parsed here), each value allowed, required keys present; returns {name: value} with the
     defaults (``defaults`` overriding the fields' own) filled in."""
@@ -153,7 +172,9 @@ def parse_fields(node: Optional[Mapping], fields: Sequence[Field], key: str,
     if node is None:
         node = {}
     if not isinstance(node, dict):
-        raise ConfigError(f"{key}: {node!r} is not allowed; expected a mapping with keys {[f.name for f in fields]}")
+        raise ConfigError(
+            f"{key}: {node!r} is not allowed; expected a mapping with keys {[f.name for f in fields]}"
+        )
     check_known_keys(node, [f.name for f in fields] + list(extra_keys), key)
     defaults = defaults or {}
     parsed = {}
@@ -192,7 +213,11 @@ class Section:
         for f in dataclasses.fields(cls):
             field = f.metadata.get("field")
             if field is not None and not f.metadata.get("top_level", False):
-                found.append(dataclasses.replace(field, name=f.name, default=defaults.get(f.name, field.default)))
+                found.append(
+                    dataclasses.replace(
+                        field, name=f.name, default=defaults.get(f.name, field.default)
+                    )
+                )
         return tuple(found)
 
     @classmethod
@@ -200,4 +225,7 @@ class Section:
         return tuple(f.name for f in cls.fields())
 
     def as_dict(self) -> dict:
-        return {key: (list(v) if isinstance(v := getattr(self, key), tuple) else v) for key in self.keys()}
+        return {
+            key: (list(v) if isinstance(v := getattr(self, key), tuple) else v)
+            for key in self.keys()
+        }

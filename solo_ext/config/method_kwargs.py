@@ -22,8 +22,17 @@ from solo_ext.config.fields import (
 from solo_ext.masking.colored_noise import COLORS
 from solo_ext.masking.colored_noise import MODES as COLOR_MODES
 
-__all__ = ["MAE_FIELDS", "SIMCLR_FIELDS", "VICREG_FIELDS", "MethodKwargs", "ColorMAESettings", "MagmaSettings", "SMAESettings",
-           "ViCMAESettings", "check_method_kwargs"]
+__all__ = [
+    "MAE_FIELDS",
+    "SIMCLR_FIELDS",
+    "VICREG_FIELDS",
+    "MethodKwargs",
+    "ColorMAESettings",
+    "MagmaSettings",
+    "SMAESettings",
+    "ViCMAESettings",
+    "check_method_kwargs",
+]
 
 
 def _whole(name, default, low=0, **kw) -> Field:
@@ -38,8 +47,19 @@ def _weight(name, default, **kw) -> Field:
 MAE_FIELDS = (
     _whole("decoder_embed_dim", REQUIRED, low=1, doc="MAE decoder width"),
     _whole("decoder_depth", REQUIRED, low=1, doc="MAE decoder blocks"),
-    _whole("decoder_num_heads", REQUIRED, low=1, doc="MAE decoder heads; must divide decoder_embed_dim"),
-    Field("mask_ratio", "number", 0.75, low=0, high=1, low_open=True, high_open=True, doc="fraction of patches masked"),
+    _whole(
+        "decoder_num_heads", REQUIRED, low=1, doc="MAE decoder heads; must divide decoder_embed_dim"
+    ),
+    Field(
+        "mask_ratio",
+        "number",
+        0.75,
+        low=0,
+        high=1,
+        low_open=True,
+        high_open=True,
+        doc="fraction of patches masked",
+    ),
     Field("norm_pix_loss", "bool", False, doc="per-patch normalised pixel targets"),
 )
 SIMCLR_FIELDS = (
@@ -76,15 +96,25 @@ class MagmaSettings(Section):
     reference_layers: Tuple[int, ...] = setting(
         "int_list", (10,), doc="blocks k building the graph; negative counts from the end"
     )
-    target_layer: int = setting("int", -1, doc="block l that is regularised; negative counts from the end")
-    rbf_scale: float = setting("number", 1.0, low=0, low_open=True, doc="W = exp(-rbf_scale · d / γ)")
+    target_layer: int = setting(
+        "int", -1, doc="block l that is regularised; negative counts from the end"
+    )
+    rbf_scale: float = setting(
+        "number", 1.0, low=0, low_open=True, doc="W = exp(-rbf_scale · d / γ)"
+    )
     gather: bool = setting("bool", False, doc="graph over the all-gathered global batch under DDP")
     uniformity_weight: float = field(
         default=0.0,
-        metadata={"top_level": True, "field": Field(
-            "uniformity_weight", "number", 0.0, low=0,
-            doc="U-MAE's uniformity term weight (constant from epoch 0)",
-        )},
+        metadata={
+            "top_level": True,
+            "field": Field(
+                "uniformity_weight",
+                "number",
+                0.0,
+                low=0,
+                doc="U-MAE's uniformity term weight (constant from epoch 0)",
+            ),
+        },
     )
 
     @classmethod
@@ -94,12 +124,18 @@ class MagmaSettings(Section):
         return replace(declared, default=default)
 
     @classmethod
-    def from_method_kwargs(cls, method_kwargs: Mapping, defaults: "MagmaSettings") -> "MagmaSettings":
+    def from_method_kwargs(
+        cls, method_kwargs: Mapping, defaults: "MagmaSettings"
+    ) -> "MagmaSettings":
         own = {key: getattr(defaults, key) for key in cls.keys()}
-        parsed = parse_fields(method_kwargs.get("magma", None), cls.fields(), "method_kwargs.magma", own)
+        parsed = parse_fields(
+            method_kwargs.get("magma", None), cls.fields(), "method_kwargs.magma", own
+        )
         uniformity = cls.uniformity_field(defaults.uniformity_weight)
         value = method_kwargs.get("uniformity_weight", defaults.uniformity_weight)
-        return cls(**parsed, uniformity_weight=uniformity.check(value, "method_kwargs.uniformity_weight"))
+        return cls(
+            **parsed, uniformity_weight=uniformity.check(value, "method_kwargs.uniformity_weight")
+        )
 
 
 @dataclass(frozen=True)
@@ -112,28 +148,45 @@ class SMAESettings(Section):
     calibration_batches: no-grad batches setting s_pix = mean(1/L_pix), s_perc = mean(1/L_perc).
     """
 
-    alpha: float = setting("number", 0.5, low=0, high=1, doc="0: pixel loss only, 1: perceptual only")
+    alpha: float = setting(
+        "number", 0.5, low=0, high=1, doc="0: pixel loss only, 1: perceptual only"
+    )
     pixel_loss: str = setting(
-        "choice", "all", choices=("all", "masked"),
+        "choice",
+        "all",
+        choices=("all", "masked"),
         doc="pixel MSE over all patches (SMAE) or masked ones (MAE)",
     )
     critic: Optional[str] = setting(
-        "str", None, nullable=True, doc="critic checkpoint (solo-ext critic train); needed when alpha > 0"
+        "str",
+        None,
+        nullable=True,
+        doc="critic checkpoint (solo-ext critic train); needed when alpha > 0",
     )
     masking: str = setting(
         "choice", "random", choices=("random", "block"), doc="MAE's random masks or block masks"
     )
     block_bank_size: int = setting("int", 10000, low=1, doc="block masks precomputed at start-up")
-    calibration_batches: int = setting("int", 10, low=1, doc="no-grad batches setting s_pix and s_perc")
+    calibration_batches: int = setting(
+        "int", 10, low=1, doc="no-grad batches setting s_pix and s_perc"
+    )
 
     @classmethod
     def from_method_kwargs(cls, method_kwargs: Mapping) -> "SMAESettings":
-        settings = cls(**parse_fields(method_kwargs.get("smae", None), cls.fields(), "method_kwargs.smae"))
+        settings = cls(
+            **parse_fields(method_kwargs.get("smae", None), cls.fields(), "method_kwargs.smae")
+        )
         if settings.alpha > 0:
             if settings.critic is None:
-                raise ConfigError(f"method_kwargs.smae.critic: null is not allowed with alpha {settings.alpha} > 0; "
-                                  "expected the path of a critic checkpoint (solo-ext critic train)")
-            _existing_file(settings.critic, "method_kwargs.smae.critic", "train one with `solo-ext critic train`")
+                raise ConfigError(
+                    f"method_kwargs.smae.critic: null is not allowed with alpha {settings.alpha} > 0; "
+                    "expected the path of a critic checkpoint (solo-ext critic train)"
+                )
+            _existing_file(
+                settings.critic,
+                "method_kwargs.smae.critic",
+                "train one with `solo-ext critic train`",
+            )
         return settings
 
 
@@ -142,16 +195,26 @@ def _existing_file(path: str, key: str, hint: str) -> None:
         raise ConfigError(f"{key}: {path!r} is not an existing file; {hint}")
 
 
-
-
 def _schedule_entry(entry: Any, key: str) -> Tuple[int, Optional[str], Optional[str]]:
-    """{start_epoch: N, color: C} or {start_epoch: N, patterns: FILE} → (start_epoch, color or None, patterns or None)."""
-    if not isinstance(entry, dict) or "start_epoch" not in entry or len(set(entry) & {"color", "patterns"}) != 1:
-        raise ConfigError(f"{key}: {entry!r} is not allowed; expected {{start_epoch: N, color: C}} or {{start_epoch: N, patterns: FILE}}")
+    """{start_epoch: N, color: C} or {start_epoch: N, patterns: FILE} → (start_epoch, color or None,
+    patterns or None)."""
+    if (
+        not isinstance(entry, dict)
+        or "start_epoch" not in entry
+        or len(set(entry) & {"color", "patterns"}) != 1
+    ):
+        raise ConfigError(
+            f"{key}: {entry!r} is not allowed; expected {{start_epoch: N, color: C}} or "
+            "{start_epoch: N, patterns: FILE}"
+        )
     check_known_keys(entry, ("start_epoch", "color", "patterns"), key)
     start = _whole("start_epoch", REQUIRED).check(entry["start_epoch"], f"{key}.start_epoch")
     if "color" in entry:
-        return start, Field("color", "choice", choices=COLORS).check(entry["color"], f"{key}.color"), None
+        return (
+            start,
+            Field("color", "choice", choices=COLORS).check(entry["color"], f"{key}.color"),
+            None,
+        )
     patterns = Field("patterns", "str").check(entry["patterns"], f"{key}.patterns")
     _existing_file(patterns, f"{key}.patterns", "write one with `solo-ext colormae patterns`")
     return start, None, patterns
@@ -167,19 +230,31 @@ class ColorMAESettings(Section):
     """
 
     patterns: Optional[str] = setting(
-        "str", None, nullable=True, doc="an .npz bank (ours or the official files); null: generate one"
+        "str",
+        None,
+        nullable=True,
+        doc="an .npz bank (ours or the official files); null: generate one",
     )
     color: str = setting("choice", "green", choices=COLORS, doc="noise colour of a generated bank")
     num_patterns: int = setting("int", 3072, low=1, doc="patterns in a generated bank")
-    pattern_size: int = setting("int", 256, low=8, doc="side of a generated pattern; >= the patch grid")
+    pattern_size: int = setting(
+        "int", 256, low=8, doc="side of a generated pattern; >= the patch grid"
+    )
     seed: int = setting("int", 0, low=0, doc="seed of a generated bank")
     mode: str = setting(
-        "choice", "per_sample", choices=COLOR_MODES,
+        "choice",
+        "per_sample",
+        choices=COLOR_MODES,
         doc="per_sample, or the reference code's official sampling",
     )
     fp16: bool = setting("bool", False, doc="store the bank in half precision")
-    schedule: Tuple[Tuple[int, str, Optional[str]], ...] = setting(  # (start_epoch, color, patterns)
-        "list", (), item=_schedule_entry, doc="[{start_epoch, color | patterns}]: switch the bank"
+    schedule: Tuple[Tuple[int, str, Optional[str]], ...] = (
+        setting(  # (start_epoch, color, patterns)
+            "list",
+            (),
+            item=_schedule_entry,
+            doc="[{start_epoch, color | patterns}]: switch the bank",
+        )
     )
 
     COLORS = COLORS
@@ -187,10 +262,21 @@ class ColorMAESettings(Section):
 
     @classmethod
     def from_method_kwargs(cls, method_kwargs: Mapping) -> "ColorMAESettings":
-        parsed = parse_fields(method_kwargs.get("colormae", None), cls.fields(), "method_kwargs.colormae")
+        parsed = parse_fields(
+            method_kwargs.get("colormae", None), cls.fields(), "method_kwargs.colormae"
+        )
         if parsed["patterns"] is not None:
-            _existing_file(parsed["patterns"], "method_kwargs.colormae.patterns", "write one with `solo-ext colormae patterns`")
-        parsed["schedule"] = tuple(sorted((start, color or parsed["color"], patterns) for start, color, patterns in parsed["schedule"]))
+            _existing_file(
+                parsed["patterns"],
+                "method_kwargs.colormae.patterns",
+                "write one with `solo-ext colormae patterns`",
+            )
+        parsed["schedule"] = tuple(
+            sorted(
+                (start, color or parsed["color"], patterns)
+                for start, color, patterns in parsed["schedule"]
+            )
+        )
         return cls(**parsed)
 
     def source_for_epoch(self, epoch: int) -> Tuple[str, Optional[str]]:
@@ -204,7 +290,8 @@ class ColorMAESettings(Section):
     def as_dict(self) -> dict:
         node = {key: getattr(self, key) for key in self.keys() if key != "schedule"}
         node["schedule"] = [
-            {"start_epoch": s, **({"patterns": p} if p is not None else {"color": c})} for s, c, p in self.schedule
+            {"start_epoch": s, **({"patterns": p} if p is not None else {"color": c})}
+            for s, c, p in self.schedule
         ]
         return node
 
@@ -219,9 +306,14 @@ class ViCMAESettings(Section):
     """
 
     loss: str = setting(
-        "choice", "nt_xent", choices=("nt_xent", "clip"), doc="nt_xent (the official code) or clip (the paper)"
+        "choice",
+        "nt_xent",
+        choices=("nt_xent", "clip"),
+        doc="nt_xent (the official code) or clip (the paper)",
     )
-    temperature: float = setting("number", 0.1, low=0, low_open=True, doc="T; clip: logit scale ln(1/T)")
+    temperature: float = setting(
+        "number", 0.1, low=0, low_open=True, doc="T; clip: logit scale ln(1/T)"
+    )
     learnable_temperature: bool = setting("bool", False, doc="clip only: learn the logit scale")
     projector: str = setting(
         "choice", "code", choices=("code", "paper"), doc="code: D-4096-4096-128, paper: D-2D-2D-2D"
@@ -233,15 +325,21 @@ class ViCMAESettings(Section):
         "int", None, low=1, nullable=True, doc="overrides the preset's output width"
     )
     rec_weight: float = setting("number", 0.97, low=0, doc="weight of the reconstruction loss")
-    con_weight: float = setting("number", 0.03, low=0, doc="weight of the contrastive loss from con_start_epoch on")
+    con_weight: float = setting(
+        "number", 0.03, low=0, doc="weight of the contrastive loss from con_start_epoch on"
+    )
     con_start_epoch: int = setting("int", 0, low=0, doc="first epoch with the contrastive loss")
 
     @classmethod
     def from_method_kwargs(cls, method_kwargs: Mapping) -> "ViCMAESettings":
-        settings = cls(**parse_fields(method_kwargs.get("vicmae", None), cls.fields(), "method_kwargs.vicmae"))
+        settings = cls(
+            **parse_fields(method_kwargs.get("vicmae", None), cls.fields(), "method_kwargs.vicmae")
+        )
         if settings.learnable_temperature and settings.loss != "clip":
-            raise ConfigError(f"method_kwargs.vicmae.learnable_temperature: true is not allowed with loss "
-                              f"{settings.loss!r}; allowed only with loss: clip")
+            raise ConfigError(
+                f"method_kwargs.vicmae.learnable_temperature: true is not allowed with loss "
+                f"{settings.loss!r}; allowed only with loss: clip"
+            )
         return settings
 
 
@@ -265,6 +363,8 @@ def check_method_kwargs(method: str, method_kwargs: Mapping) -> Dict[str, Any]:
     extra = (table.section,) if table.section else ()
     parsed = parse_fields(method_kwargs, table.fields, "method_kwargs", extra_keys=extra)
     if "decoder_num_heads" in parsed and parsed["decoder_embed_dim"] % parsed["decoder_num_heads"]:
-        raise ConfigError(f"method_kwargs.decoder_num_heads: {parsed['decoder_num_heads']} does not divide "
-                          f"decoder_embed_dim {parsed['decoder_embed_dim']}; allowed: a divisor of decoder_embed_dim")
+        raise ConfigError(
+            f"method_kwargs.decoder_num_heads: {parsed['decoder_num_heads']} does not divide "
+            f"decoder_embed_dim {parsed['decoder_embed_dim']}; allowed: a divisor of decoder_embed_dim"
+        )
     return {k: list(v) if isinstance(v, tuple) else v for k, v in parsed.items()}

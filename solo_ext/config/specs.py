@@ -55,31 +55,77 @@ class MethodSpec:
         host_name, host_fields = HOSTS[self.host]
         top = host_fields
         if self.section is MagmaSettings:
-            top = top + (MagmaSettings.uniformity_field(self.settings_defaults().uniformity_weight),)
+            top = top + (
+                MagmaSettings.uniformity_field(self.settings_defaults().uniformity_weight),
+            )
         if self.section is None:
             return MethodKwargs(host_name, top)
         section_defaults = {k: v for k, v in self.defaults.items() if k in self.section.keys()}
-        return MethodKwargs(host_name, top, _section_name(self.section), self.section.fields(section_defaults))
+        return MethodKwargs(
+            host_name, top, _section_name(self.section), self.section.fields(section_defaults)
+        )
 
 
 def _section_name(section: Type[Section]) -> str:
-    return {MagmaSettings: "magma", SMAESettings: "smae", ColorMAESettings: "colormae",
-            ViCMAESettings: "vicmae"}[section]
+    return {
+        MagmaSettings: "magma",
+        SMAESettings: "smae",
+        ColorMAESettings: "colormae",
+        ViCMAESettings: "vicmae",
+    }[section]
 
 
 SPECS: Dict[str, MethodSpec] = {
     spec.name: spec
     for spec in (
-        MethodSpec("m_mae", "M-MAE", MAGMA, "mae", "mae", MagmaSettings, {"weight": 1.0, "uniformity_weight": 0.0}),
-        MethodSpec("u_mae", "U-MAE", "https://arxiv.org/abs/2210.08344", "mae", "mae", MagmaSettings,
-                   {"weight": 0.0, "uniformity_weight": 0.01}),
-        MethodSpec("mu_mae", "MU-MAE", MAGMA, "mae", "u_mae", MagmaSettings,
-                   {"weight": 1.0, "uniformity_weight": 0.01}),
+        MethodSpec(
+            "m_mae",
+            "M-MAE",
+            MAGMA,
+            "mae",
+            "mae",
+            MagmaSettings,
+            {"weight": 1.0, "uniformity_weight": 0.0},
+        ),
+        MethodSpec(
+            "u_mae",
+            "U-MAE",
+            "https://arxiv.org/abs/2210.08344",
+            "mae",
+            "mae",
+            MagmaSettings,
+            {"weight": 0.0, "uniformity_weight": 0.01},
+        ),
+        MethodSpec(
+            "mu_mae",
+            "MU-MAE",
+            MAGMA,
+            "mae",
+            "u_mae",
+            MagmaSettings,
+            {"weight": 1.0, "uniformity_weight": 0.01},
+        ),
         MethodSpec("m_simclr", "M-SimCLR", MAGMA, "simclr", "simclr", MagmaSettings),
         MethodSpec("m_vicreg", "M-VICReg", MAGMA, "vicreg", "vicreg", MagmaSettings),
-        MethodSpec("smae", "SMAE", "https://openreview.net/forum?id=KXfjZPL5pqr", "mae", "mae", SMAESettings),
-        MethodSpec("colormae", "ColorMAE", "https://arxiv.org/abs/2407.13036", "mae", "mae", ColorMAESettings),
-        MethodSpec("vicmae", "ViC-MAE", "https://arxiv.org/abs/2303.12001", "mae", "mae", ViCMAESettings),
+        MethodSpec(
+            "smae",
+            "SMAE",
+            "https://openreview.net/forum?id=KXfjZPL5pqr",
+            "mae",
+            "mae",
+            SMAESettings,
+        ),
+        MethodSpec(
+            "colormae",
+            "ColorMAE",
+            "https://arxiv.org/abs/2407.13036",
+            "mae",
+            "mae",
+            ColorMAESettings,
+        ),
+        MethodSpec(
+            "vicmae", "ViC-MAE", "https://arxiv.org/abs/2303.12001", "mae", "mae", ViCMAESettings
+        ),
     )
 }
 

@@ -44,7 +44,9 @@ def check_patch_size(cfg) -> None:
     if patch is None:
         return
     if not isinstance(patch, int) or isinstance(patch, bool) or patch < 1:
-        raise ConfigError(f"backbone.kwargs.patch_size: {patch!r} is not allowed; expected a whole number >= 1")
+        raise ConfigError(
+            f"backbone.kwargs.patch_size: {patch!r} is not allowed; expected a whole number >= 1"
+        )
     sizes = []
     img_size = (backbone.get("kwargs") or {}).get("img_size")
     if img_size is not None:

@@ -62,7 +62,11 @@ def _from_archive(src: Path) -> Tuple[Dict[str, str], Iterator[Tuple[str, bytes]
 def _from_folder(src: Path) -> Tuple[Dict[str, str], Iterator[Tuple[str, bytes]]]:
     texts = {name: (src / name).read_text() for name in METADATA if (src / name).is_file()}
     root = src / "images"
-    images = ((str(p.relative_to(root)).replace("\\", "/"), p.read_bytes()) for p in sorted(root.rglob("*")) if p.is_file())
+    images = (
+        (str(p.relative_to(root)).replace("\\", "/"), p.read_bytes())
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    )
     return texts, images
 
 
@@ -84,14 +88,21 @@ def prepare_cub200(src, out, size: int = 64, overwrite: bool = False) -> dict:
     elif src.is_dir():
         texts, images = _from_folder(src)
     else:
-        raise SourceArchiveError(f"--src: {src} is neither CUB_200_2011.tgz nor the extracted CUB_200_2011/ folder")
+        raise SourceArchiveError(
+            f"--src: {src} is neither CUB_200_2011.tgz nor the extracted CUB_200_2011/ folder"
+        )
     missing = [name for name in METADATA if name not in texts]
     if missing:
-        raise SourceArchiveError(f"--src: {src} is not CUB-200-2011 ({', '.join(missing)} missing; expected "
-                                 f"{', '.join(METADATA)} and images/<class>/*.jpg)")
+        raise SourceArchiveError(
+            f"--src: {src} is not CUB-200-2011 ({', '.join(missing)} missing; expected "
+            f"{', '.join(METADATA)} and images/<class>/*.jpg)"
+        )
     paths = _table(texts["images.txt"], "images.txt")  # id -> <class>/<file>
     is_train = _table(texts["train_test_split.txt"], "train_test_split.txt")  # id -> 1 | 0
-    split_of = {path: ("train" if is_train.get(image_id) == "1" else "val") for image_id, path in paths.items()}
+    split_of = {
+        path: ("train" if is_train.get(image_id) == "1" else "val")
+        for image_id, path in paths.items()
+    }
     claim_output(out, overwrite, lambda name: name in ("train", "val", "stats.json"))
 
     counts, train_files = {"train": 0, "val": 0}, []
@@ -106,7 +117,14 @@ def prepare_cub200(src, out, size: int = 64, overwrite: bool = False) -> dict:
         if split == "train":
             train_files.append(target)
     if counts["train"] + counts["val"] != len(paths):
-        raise SourceArchiveError(f"--src: images.txt lists {len(paths)} images but {counts['train'] + counts['val']} were found")
-    stats = {**channel_mean_std(train_files), **counts, "classes": len(_table(texts["classes.txt"], "classes.txt")), "size": size}
+        raise SourceArchiveError(
+            f"--src: images.txt lists {len(paths)} images but {counts['train'] + counts['val']} were found"
+        )
+    stats = {
+        **channel_mean_std(train_files),
+        **counts,
+        "classes": len(_table(texts["classes.txt"], "classes.txt")),
+        "size": size,
+    }
     (out / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
     return stats

@@ -38,7 +38,9 @@ def export_digits(out, overwrite: bool = False) -> dict:
         raise OutputNotEmptyError(f"--out: {out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
-            raise OutputNotEmptyError(f"--out: {out} is not empty; pass --overwrite to replace its train/ and val/")
+            raise OutputNotEmptyError(
+                f"--out: {out} is not empty; pass --overwrite to replace its train/ and val/"
+            )
         for split in ("train", "val"):
             shutil.rmtree(out / split, ignore_errors=True)
 
@@ -60,6 +62,10 @@ def export_digits(out, overwrite: bool = False) -> dict:
                 train_pixels.append(np.asarray(image, dtype=np.float64)[..., 0] / 255.0)
         counts[split] = len(split_idx)
     pixels = np.stack(train_pixels)
-    stats = {"mean": [round(float(pixels.mean()), 4)] * 3, "std": [round(float(pixels.std()), 4)] * 3, **counts}
+    stats = {
+        "mean": [round(float(pixels.mean()), 4)] * 3,
+        "std": [round(float(pixels.std()), 4)] * 3,
+        **counts,
+    }
     (out / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
     return stats

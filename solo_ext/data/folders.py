@@ -16,7 +16,9 @@ def claim_output(out: Path, overwrite: bool, ours: Callable[[str], bool]) -> Non
         raise FileExistsError(f"--out: {out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
-            raise FileExistsError(f"--out: {out} is not empty; pass --overwrite to replace what this command writes there")
+            raise FileExistsError(
+                f"--out: {out} is not empty; pass --overwrite to replace what this command writes there"
+            )
         for child in out.iterdir():
             if ours(child.name):
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
@@ -26,7 +28,9 @@ def channel_mean_std(paths: Iterable[Path]) -> Dict[str, list]:
     """Per-channel mean and std (population) of RGB images, in [0, 1], rounded to 4 decimals."""
     total, total_sq, count = np.zeros(3), np.zeros(3), 0
     for path in paths:
-        pixels = np.asarray(Image.open(path).convert("RGB"), dtype=np.float64).reshape(-1, 3) / 255.0
+        pixels = (
+            np.asarray(Image.open(path).convert("RGB"), dtype=np.float64).reshape(-1, 3) / 255.0
+        )
         total += pixels.sum(0)
         total_sq += np.square(pixels).sum(0)
         count += len(pixels)

@@ -23,7 +23,13 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-__all__ = ["FRAME_SUFFIXES", "VIDEO_SUFFIXES", "FramePairDataset", "video_frame_count", "video_frames"]
+__all__ = [
+    "FRAME_SUFFIXES",
+    "VIDEO_SUFFIXES",
+    "FramePairDataset",
+    "video_frame_count",
+    "video_frames",
+]
 
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v")
@@ -33,7 +39,9 @@ def _import_av():
     try:
         import av
     except ImportError:
-        raise ImportError("reading video files needs PyAV: pip install 'solo-ext[video]' (or extract frames into folders)") from None
+        raise ImportError(
+            "reading video files needs PyAV: pip install 'solo-ext[video]' (or extract frames into folders)"
+        ) from None
     return av
 
 
@@ -58,7 +66,9 @@ def video_frames(path: Path, wanted: Sequence[int]) -> Dict[int, Image.Image]:
             if position == last:
                 break
     if len(found) < len(set(wanted)):
-        raise ValueError(f"{path}: holds fewer frames than its header says ({len(found)} of {sorted(set(wanted))} decoded)")
+        raise ValueError(
+            f"{path}: holds fewer frames than its header says ({len(found)} of {sorted(set(wanted))} decoded)"
+        )
     return found
 
 
@@ -78,9 +88,17 @@ class FramePairDataset(Dataset):
     def __init__(self, root, transforms: Sequence[Callable], max_frame_gap: int = 4):
         root = Path(str(root))
         if len(transforms) != 2:
-            raise ValueError(f"augmentations: video frame pairs need exactly 2 large crops; got {len(transforms)}")
-        if isinstance(max_frame_gap, bool) or not isinstance(max_frame_gap, int) or max_frame_gap < 0:
-            raise ValueError(f"data.max_frame_gap: {max_frame_gap!r} is not allowed; expected a whole number >= 0")
+            raise ValueError(
+                f"augmentations: video frame pairs need exactly 2 large crops; got {len(transforms)}"
+            )
+        if (
+            isinstance(max_frame_gap, bool)
+            or not isinstance(max_frame_gap, int)
+            or max_frame_gap < 0
+        ):
+            raise ValueError(
+                f"data.max_frame_gap: {max_frame_gap!r} is not allowed; expected a whole number >= 0"
+            )
         if not root.is_dir():
             raise FileNotFoundError(f"data.train_path: {root} is not a folder of clips")
         self.transforms = list(transforms)
@@ -88,17 +106,25 @@ class FramePairDataset(Dataset):
         self.clips: List[Tuple[Path, int]] = []
         self._lengths: Dict[Path, int] = {}
         unlabelled = _clips_in(root)
-        classes = [p for p in sorted(root.iterdir()) if p.is_dir() and not _frames(p) and _clips_in(p)]
+        classes = [
+            p for p in sorted(root.iterdir()) if p.is_dir() and not _frames(p) and _clips_in(p)
+        ]
         if unlabelled and classes:
-            raise ValueError(f"data.train_path: {root} mixes clips ({unlabelled[0].name}) and class folders "
-                             f"({classes[0].name}); allowed: ROOT/<class>/<clip> or ROOT/<clip>")
+            raise ValueError(
+                f"data.train_path: {root} mixes clips ({unlabelled[0].name}) and class folders "
+                f"({classes[0].name}); allowed: ROOT/<class>/<clip> or ROOT/<clip>"
+            )
         if classes:
-            self.clips = [(clip, label) for label, folder in enumerate(classes) for clip in _clips_in(folder)]
+            self.clips = [
+                (clip, label) for label, folder in enumerate(classes) for clip in _clips_in(folder)
+            ]
         else:
             self.clips = [(clip, -1) for clip in unlabelled]
         if not self.clips:
-            raise FileNotFoundError(f"data.train_path: {root} holds no clip (a folder of {'/'.join(FRAME_SUFFIXES)} "
-                                    f"frames or a {'/'.join(VIDEO_SUFFIXES)} file)")
+            raise FileNotFoundError(
+                f"data.train_path: {root} holds no clip (a folder of {'/'.join(FRAME_SUFFIXES)} "
+                f"frames or a {'/'.join(VIDEO_SUFFIXES)} file)"
+            )
         if any(_is_video(clip) for clip, _ in self.clips):
             _import_av()  # fail at start-up, not in a worker
 

@@ -40,7 +40,11 @@ def _place(source: Path, target: Path, copy: bool) -> None:
 
 
 def _check_source(src: Path) -> List[str]:
-    wnids_file, train, annotations = src / "wnids.txt", src / "train", src / "val" / "val_annotations.txt"
+    wnids_file, train, annotations = (
+        src / "wnids.txt",
+        src / "train",
+        src / "val" / "val_annotations.txt",
+    )
     for needed in (wnids_file, train, annotations):
         if not needed.exists():
             raise SourceFolderError(
@@ -50,7 +54,9 @@ def _check_source(src: Path) -> List[str]:
     return [line.strip() for line in wnids_file.read_text().splitlines() if line.strip()]
 
 
-def fraction_subsets(train: Path, out: Path, fractions: Iterable[float], copy: bool = False, seed: int = 0) -> Dict[float, int]:
+def fraction_subsets(
+    train: Path, out: Path, fractions: Iterable[float], copy: bool = False, seed: int = 0
+) -> Dict[float, int]:
     """Per-class subsets of an ImageFolder ``train``: round(f · n) images per class (>= 1), fixed seed."""
     written = {}
     for fraction in fractions:
@@ -71,10 +77,16 @@ def fraction_subsets(train: Path, out: Path, fractions: Iterable[float], copy: b
     return written
 
 
-def prepare_tiny_imagenet(src, out, copy: bool = False, fractions: Iterable[float] = (), overwrite: bool = False) -> dict:
+def prepare_tiny_imagenet(
+    src, out, copy: bool = False, fractions: Iterable[float] = (), overwrite: bool = False
+) -> dict:
     src, out = Path(src), Path(out)
     wnids = _check_source(src)
-    claim_output(out, overwrite, lambda name: name in ("train", "val", "stats.json") or name.startswith("train_"))
+    claim_output(
+        out,
+        overwrite,
+        lambda name: name in ("train", "val", "stats.json") or name.startswith("train_"),
+    )
     counts = {"train": 0, "val": 0}
     train_images = []
     for wnid in wnids:
@@ -91,7 +103,9 @@ def prepare_tiny_imagenet(src, out, copy: bool = False, fractions: Iterable[floa
             continue
         name, wnid = line.split("\t")[:2]
         if wnid not in known:
-            raise SourceFolderError(f"--src: val_annotations.txt names {wnid!r}, which is not in wnids.txt")
+            raise SourceFolderError(
+                f"--src: val_annotations.txt names {wnid!r}, which is not in wnids.txt"
+            )
         image = src / "val" / "images" / name
         if not image.is_file():
             raise SourceFolderError(f"--src: {image} is listed in val_annotations.txt but missing")
@@ -99,6 +113,8 @@ def prepare_tiny_imagenet(src, out, copy: bool = False, fractions: Iterable[floa
         counts["val"] += 1
     stats = {**channel_mean_std(train_images), **counts, "classes": len(wnids)}
     if fractions:
-        stats["fractions"] = {f"{f:g}": n for f, n in fraction_subsets(out / "train", out, fractions, copy).items()}
+        stats["fractions"] = {
+            f"{f:g}": n for f, n in fraction_subsets(out / "train", out, fractions, copy).items()
+        }
     (out / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
     return stats

@@ -13,8 +13,15 @@ from torch import nn
 
 from solo_ext.config import ConfigError
 
-__all__ = ["TrainedRun", "find_trained_run", "require_architecture", "load_failure", "load_state_dict",
-           "build_backbone", "backbone_state"]
+__all__ = [
+    "TrainedRun",
+    "find_trained_run",
+    "require_architecture",
+    "load_failure",
+    "load_state_dict",
+    "build_backbone",
+    "backbone_state",
+]
 
 
 class TrainedRun:
@@ -47,21 +54,29 @@ def find_trained_run(path, key: str) -> TrainedRun:
     elif not path.is_file():
         raise ConfigError(f"{key}: {str(path)!r} does not exist")
     if path.suffix not in (".ckpt", ".pth", ".pt"):
-        raise ConfigError(f"{key}: {str(path)!r} is not allowed; expected a .ckpt, .pth or .pt file")
+        raise ConfigError(
+            f"{key}: {str(path)!r} is not allowed; expected a .ckpt, .pth or .pt file"
+        )
     args_file = path.parent / "args.json"
     try:
         args = json.loads(args_file.read_text()) if args_file.is_file() else None
     except (OSError, ValueError) as err:
-        raise ConfigError(f"{key}: {args_file} does not read as JSON ({err}); copy the run's args.json "
-                          "there again") from None
+        raise ConfigError(
+            f"{key}: {args_file} does not read as JSON ({err}); copy the run's args.json "
+            "there again"
+        ) from None
     run = TrainedRun(path, args)
     if args is not None and run.backbone is not None and run.method is None:
-        raise ConfigError(f"{key}: {args_file} names no pretraining method (neither 'method' nor "
-                          "'pretrain_method'); give the checkpoint of the pretraining run instead")
+        raise ConfigError(
+            f"{key}: {args_file} names no pretraining method (neither 'method' nor "
+            "'pretrain_method'); give the checkpoint of the pretraining run instead"
+        )
     return run
 
 
-def require_architecture(run: TrainedRun, key: str, backbone_given: bool = False, how: str = "") -> None:
+def require_architecture(
+    run: TrainedRun, key: str, backbone_given: bool = False, how: str = ""
+) -> None:
     """Stops before anything is built when nothing says which backbone ``run.checkpoint`` holds."""
     if run.backbone is not None or backbone_given:
         return
@@ -94,7 +109,11 @@ def load_failure(err: Exception, path=None) -> str:
         return "the file is not a PyTorch checkpoint"
     if "zip archive" in text or "central directory" in text or isinstance(err, zipfile.BadZipFile):
         return "the file is truncated (a job stopped while writing it?) or a damaged zip archive"
-    if isinstance(err, pickle.UnpicklingError) or "Unsupported operand" in text or "load key" in text:
+    if (
+        isinstance(err, pickle.UnpicklingError)
+        or "Unsupported operand" in text
+        or "load key" in text
+    ):
         return "the file is not a PyTorch checkpoint"
     first_line = (text.splitlines() or [type(err).__name__])[0]
     return f"{type(err).__name__}: {first_line}"
@@ -116,10 +135,14 @@ def load_state_dict(path: Path, trust: bool = False) -> Dict[str, torch.Tensor]:
                 f"versions wrote. If you made this file yourself and trust it, rerun with trust_checkpoint=true "
                 "(solo-ext linear) or --trust_checkpoint (solo-ext knn, analyze)"
             ) from None
-        raise ConfigError(f"{path}: does not load as a checkpoint ({reason}); give another checkpoint "
-                          "of the run (an earlier epoch) or train it again") from None
+        raise ConfigError(
+            f"{path}: does not load as a checkpoint ({reason}); give another checkpoint "
+            "of the run (an earlier epoch) or train it again"
+        ) from None
     if not isinstance(checkpoint, dict):
-        raise ConfigError(f"{path}: holds a {type(checkpoint).__name__}, not a checkpoint's state_dict")
+        raise ConfigError(
+            f"{path}: holds a {type(checkpoint).__name__}, not a checkpoint's state_dict"
+        )
     return checkpoint["state_dict"] if "state_dict" in checkpoint else checkpoint
 
 
@@ -129,14 +152,18 @@ def backbone_state(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
     return {k.split(".", 1)[1]: v for k, v in state.items() if k.startswith(prefixes)}
 
 
-def build_backbone(method: Optional[str], name: str, kwargs: dict, dataset: str) -> Tuple[nn.Module, int]:
+def build_backbone(
+    method: Optional[str], name: str, kwargs: dict, dataset: str
+) -> Tuple[nn.Module, int]:
     """The backbone ``method`` builds for ``name`` (e.g. MAE's 12-head ViT-Tiny), and its feature size."""
     from solo.methods import METHODS
     from solo.methods.base import BaseMethod
 
     table = METHODS[method]._BACKBONES if method in METHODS else BaseMethod._BACKBONES
     if method is not None and method not in METHODS:
-        logging.warning("pretrain method %r is not registered: building solo-learn's default %s", method, name)
+        logging.warning(
+            "pretrain method %r is not registered: building solo-learn's default %s", method, name
+        )
     if name not in table:
         raise ConfigError(f"backbone.name: {name!r} is unknown; allowed: {sorted(table)}")
     backbone = table[name](method, **kwargs)

@@ -9,7 +9,13 @@ import torch
 from PIL import Image
 
 from solo_ext.config import config_key
-from solo_ext.masking import ColoredNoiseMasker, generate_patterns, load_patterns, mask_from_scores, save_patterns
+from solo_ext.masking import (
+    ColoredNoiseMasker,
+    generate_patterns,
+    load_patterns,
+    mask_from_scores,
+    save_patterns,
+)
 from solo_ext.masking.colored_noise import COLORS
 
 __all__ = ["main", "preview_image"]
@@ -22,7 +28,9 @@ def _tile(values: np.ndarray) -> Image.Image:
     return Image.fromarray(scaled.astype(np.uint8), mode="L").resize((TILE, TILE), Image.NEAREST)
 
 
-def preview_image(bank: np.ndarray, grid: int, mask_ratio: float, count: int = 8, seed: int = 0) -> Image.Image:
+def preview_image(
+    bank: np.ndarray, grid: int, mask_ratio: float, count: int = 8, seed: int = 0
+) -> Image.Image:
     """Per sample (columns): a 64×64 corner of its pattern, the grid×grid window drawn from it (scores), and
     the mask those scores give (white = visible)."""
     count = min(count, len(bank))
@@ -39,7 +47,9 @@ def preview_image(bank: np.ndarray, grid: int, mask_ratio: float, count: int = 8
 
 
 def main(argv) -> None:
-    parser = argparse.ArgumentParser(prog="solo-ext colormae", description="ColorMAE pattern banks.")
+    parser = argparse.ArgumentParser(
+        prog="solo-ext colormae", description="ColorMAE pattern banks."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     make = sub.add_parser("patterns", help="generate a bank in the official .npz format")
     make.add_argument("--color", required=True, choices=COLORS)
@@ -48,7 +58,9 @@ def main(argv) -> None:
     make.add_argument("--seed", type=int, default=0)
     make.add_argument("--out", required=True)
     make.add_argument("--overwrite", action="store_true")
-    show = sub.add_parser("preview", help="PNG per sample: pattern corner, drawn window, resulting mask")
+    show = sub.add_parser(
+        "preview", help="PNG per sample: pattern corner, drawn window, resulting mask"
+    )
     show.add_argument("--patterns", required=True, help=".npz bank (ours or official)")
     show.add_argument("--grid", type=int, default=14, help="patch grid side, e.g. 14 for 224/16")
     show.add_argument("--mask_ratio", type=float, default=0.75)
@@ -68,7 +80,9 @@ def main(argv) -> None:
         with config_key("--color/--num/--size"):
             bank = generate_patterns(args.color, args.num, args.size, args.seed)
         path = save_patterns(out, bank, overwrite=args.overwrite)
-        print(f"wrote {args.num} {args.color} patterns of {args.size}² to {path} in {time.perf_counter() - start:.1f} s")
+        print(
+            f"wrote {args.num} {args.color} patterns of {args.size}² to {path} in {time.perf_counter() - start:.1f} s"
+        )
         return
     with config_key("--patterns"):
         bank = load_patterns(args.patterns, min_size=args.grid)

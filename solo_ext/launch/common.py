@@ -12,7 +12,12 @@ from lightning.pytorch.strategies.ddp import DDPStrategy
 from omegaconf import OmegaConf
 
 from solo_ext.config import ConfigError
-from solo_ext.launch.runs import RunCheckpointer, claim_run_folder, find_resumable, resumable_checkpoint
+from solo_ext.launch.runs import (
+    RunCheckpointer,
+    claim_run_folder,
+    find_resumable,
+    resumable_checkpoint,
+)
 
 __all__ = ["check_devices", "check_batch_fits", "resume_point", "build_trainer"]
 
@@ -28,13 +33,17 @@ def check_devices(cfg) -> None:
         parts = [part.strip() for part in text.split(",")]
         if all(part.isdigit() for part in parts):
             if "," in str(devices):
-                cfg.devices = [int(part) for part in parts]  # Lightning: a comma-separated string lists ids
+                cfg.devices = [
+                    int(part) for part in parts
+                ]  # Lightning: a comma-separated string lists ids
                 return
             if int(parts[0]) > 0:
                 cfg.devices = list(range(int(parts[0])))  # Lightning: a number counts devices
                 return
-    raise ConfigError(f"devices: {devices!r} is not allowed; expected a list of device ids (devices: [0]), "
-                      "a device count >= 1 (devices=1) or ids as a string (devices='0,1')")
+    raise ConfigError(
+        f"devices: {devices!r} is not allowed; expected a list of device ids (devices: [0]), "
+        "a device count >= 1 (devices=1) or ids as a string (devices='0,1')"
+    )
 
 
 def check_batch_fits(cfg, train_loader) -> None:
@@ -79,7 +88,9 @@ def resume_point(cfg, checkpoint_subdir: str):
     return None, None
 
 
-def build_trainer(cfg, model, checkpoint_subdir: str, wandb_run_id=None, extra_callbacks=(), ckpt_path=None) -> Trainer:
+def build_trainer(
+    cfg, model, checkpoint_subdir: str, wandb_run_id=None, extra_callbacks=(), ckpt_path=None
+) -> Trainer:
     """A Lightning Trainer from the top-level yaml keys solo-learn forwards (max_epochs, devices, precision, ...).
 
     With checkpointing on, the run gets its own folder below ``checkpoint.dir/<checkpoint_subdir>`` (the folder
@@ -88,8 +99,14 @@ def build_trainer(cfg, model, checkpoint_subdir: str, wandb_run_id=None, extra_c
     callbacks = list(extra_callbacks)
     run = None
     if cfg.checkpoint.enabled:
-        run = claim_run_folder(os.path.join(cfg.checkpoint.dir, checkpoint_subdir), cfg.wandb.enabled, ckpt_path)
-        callbacks.append(RunCheckpointer(cfg, run, frequency=cfg.checkpoint.frequency, keep_prev=cfg.checkpoint.keep_prev))
+        run = claim_run_folder(
+            os.path.join(cfg.checkpoint.dir, checkpoint_subdir), cfg.wandb.enabled, ckpt_path
+        )
+        callbacks.append(
+            RunCheckpointer(
+                cfg, run, frequency=cfg.checkpoint.frequency, keep_prev=cfg.checkpoint.keep_prev
+            )
+        )
     logger = None  # Lightning's default: lightning_logs/ of the working directory
     if cfg.wandb.enabled:
         logger = WandbLogger(
@@ -111,11 +128,15 @@ def build_trainer(cfg, model, checkpoint_subdir: str, wandb_run_id=None, extra_c
     accepted = inspect.signature(Trainer.__init__).parameters
     kwargs = {name: value for name, value in settings.items() if name in accepted}
     if str(cfg.get("accelerator", "")).lower() == "cpu":
-        kwargs["devices"] = len(cfg.devices)  # Lightning counts CPU processes; solo-learn wants a list
+        kwargs["devices"] = len(
+            cfg.devices
+        )  # Lightning counts CPU processes; solo-learn wants a list
     kwargs.update(
         logger=logger,
         callbacks=callbacks,
         enable_checkpointing=False,
-        strategy=DDPStrategy(find_unused_parameters=False) if cfg.strategy == "ddp" else (cfg.strategy or "auto"),
+        strategy=DDPStrategy(find_unused_parameters=False)
+        if cfg.strategy == "ddp"
+        else (cfg.strategy or "auto"),
     )
     return Trainer(**kwargs)

@@ -25,15 +25,26 @@ __all__ = ["train_critic", "main"]
 
 def _loaders(data: Path, size: int, mean, std, batch: int, workers: int):
     normalise = [transforms.ToTensor(), transforms.Normalize(mean, std)]
-    train_tf = transforms.Compose([transforms.Resize((size, size)), transforms.RandomHorizontalFlip(),
-                                   transforms.RandAugment(num_ops=2, magnitude=9), *normalise])
+    train_tf = transforms.Compose(
+        [
+            transforms.Resize((size, size)),
+            transforms.RandomHorizontalFlip(),
+            transforms.RandAugment(num_ops=2, magnitude=9),
+            *normalise,
+        ]
+    )
     val_tf = transforms.Compose([transforms.Resize((size, size)), *normalise])
     for split in ("train", "val"):
         if not (data / split).is_dir():
-            raise FileNotFoundError(f"--data: {data / split} is missing; expected ImageFolders {data}/train and {data}/val")
+            raise FileNotFoundError(
+                f"--data: {data / split} is missing; expected ImageFolders {data}/train and {data}/val"
+            )
     train, val = ImageFolder(str(data / "train"), train_tf), ImageFolder(str(data / "val"), val_tf)
-    return (DataLoader(train, batch_size=batch, shuffle=True, drop_last=True, num_workers=workers),
-            DataLoader(val, batch_size=batch, num_workers=workers), len(train.classes))
+    return (
+        DataLoader(train, batch_size=batch, shuffle=True, drop_last=True, num_workers=workers),
+        DataLoader(val, batch_size=batch, num_workers=workers),
+        len(train.classes),
+    )
 
 
 @torch.no_grad()
@@ -46,20 +57,41 @@ def _top1(critic, loader, device) -> float:
     return 100.0 * correct / max(total, 1)
 
 
-def train_critic(data, out, size=64, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), epochs=200,
-                 batch=128, lr=1e-3, weight_decay=0.15, warmup_epochs=10, workers=4, device=None,
-                 max_steps=None, overwrite=False) -> float:
+def train_critic(
+    data,
+    out,
+    size=64,
+    mean=(0.485, 0.456, 0.406),
+    std=(0.229, 0.224, 0.225),
+    epochs=200,
+    batch=128,
+    lr=1e-3,
+    weight_decay=0.15,
+    warmup_epochs=10,
+    workers=4,
+    device=None,
+    max_steps=None,
+    overwrite=False,
+) -> float:
     """Trains the critic and writes ``out``; returns the validation top-1 (%)."""
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"--out: {out} exists; pass --overwrite to replace it")
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    train_loader, val_loader, num_classes = _loaders(Path(data), size, list(mean), list(std), batch, workers)
+    train_loader, val_loader, num_classes = _loaders(
+        Path(data), size, list(mean), list(std), batch, workers
+    )
     critic = build_critic(num_classes).to(device)
-    optimizer = torch.optim.AdamW(critic.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.999))
+    optimizer = torch.optim.AdamW(
+        critic.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.999)
+    )
     total = epochs * len(train_loader)
     warmup = warmup_epochs * len(train_loader)
-    schedule = lambda step: (step + 1) / max(warmup, 1) if step < warmup else 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(total - warmup, 1)))  # noqa: E731
+    schedule = lambda step: (
+        (step + 1) / max(warmup, 1)
+        if step < warmup
+        else 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(total - warmup, 1)))
+    )  # noqa: E731
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     step = 0
     for epoch in range(epochs):
@@ -77,15 +109,28 @@ def train_critic(data, out, size=64, mean=(0.485, 0.456, 0.406), std=(0.229, 0.2
         if max_steps is not None and step >= max_steps:
             break
     top1 = _top1(critic, val_loader, device)
-    save_critic(out, critic.cpu(), num_classes, top1, size=size, mean=list(mean), std=list(std), epochs=epoch + 1)
+    save_critic(
+        out,
+        critic.cpu(),
+        num_classes,
+        top1,
+        size=size,
+        mean=list(mean),
+        std=list(std),
+        epochs=epoch + 1,
+    )
     print(f"critic top-1 {top1:.2f}% -> {out}")
     return top1
 
 
 def main(argv) -> None:
-    parser = argparse.ArgumentParser(prog="solo-ext critic", description="SMAE's perceptual critic.")
+    parser = argparse.ArgumentParser(
+        prog="solo-ext critic", description="SMAE's perceptual critic."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    train = sub.add_parser("train", help="train SqueezeNet-1.1 from scratch on DATA/train, report top-1 on DATA/val")
+    train = sub.add_parser(
+        "train", help="train SqueezeNet-1.1 from scratch on DATA/train, report top-1 on DATA/val"
+    )
     train.add_argument("--data", required=True, help="folder with train/ and val/ ImageFolders")
     train.add_argument("--out", required=True)
     train.add_argument("--size", type=int, default=64)

@@ -14,8 +14,14 @@ from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from solo_ext.config import ConfigError
 
-__all__ = ["SampleLoadError", "check_image_folder", "check_torchvision_download", "check_data_paths",
-           "check_eval_batch_size", "name_failing_samples"]
+__all__ = [
+    "SampleLoadError",
+    "check_image_folder",
+    "check_torchvision_download",
+    "check_data_paths",
+    "check_eval_batch_size",
+    "name_failing_samples",
+]
 
 TORCHVISION_ARCHIVES = ("cifar10", "cifar100", "stl10")
 
@@ -44,29 +50,39 @@ def check_image_folder(path, key: str, labelled: bool = True) -> None:
         raise ConfigError(f"{key}: missing; expected the path of an image folder")
     folder = Path(str(path))
     if not folder.exists():
-        raise ConfigError(f"{key}: {str(path)!r} does not exist (relative paths are read from the working "
-                          f"directory, {os.getcwd()})")
+        raise ConfigError(
+            f"{key}: {str(path)!r} does not exist (relative paths are read from the working "
+            f"directory, {os.getcwd()})"
+        )
     if not folder.is_dir():
-        raise ConfigError(f"{key}: {str(path)!r} is not a folder; expected one sub-folder per class")
+        raise ConfigError(
+            f"{key}: {str(path)!r} is not a folder; expected one sub-folder per class"
+        )
     if not labelled:
         if not _has_image(folder):
             raise ConfigError(f"{key}: {str(path)!r} holds no image ({', '.join(IMG_EXTENSIONS)})")
         return
     classes = sorted(entry for entry in folder.iterdir() if entry.is_dir())
     if not classes:
-        raise ConfigError(f"{key}: {str(path)!r} holds no class folder; expected one sub-folder per class "
-                          "with its images (e.g. train/0/img.png, train/1/img.png)")
+        raise ConfigError(
+            f"{key}: {str(path)!r} holds no class folder; expected one sub-folder per class "
+            "with its images (e.g. train/0/img.png, train/1/img.png)"
+        )
     empty = [entry.name for entry in classes if not _has_image(entry)]
     if empty:
-        raise ConfigError(f"{key}: class folder(s) {empty[:5]} of {str(path)!r} hold no image "
-                          f"({', '.join(IMG_EXTENSIONS)}); add images or remove the folder(s)")
+        raise ConfigError(
+            f"{key}: class folder(s) {empty[:5]} of {str(path)!r} hold no image "
+            f"({', '.join(IMG_EXTENSIONS)}); add images or remove the folder(s)"
+        )
 
 
 def check_torchvision_download(dataset: str, path, key: str) -> None:
     """A cifar/stl10 archive is in ``path``, or can be downloaded there now (as solo-learn would)."""
     from torchvision import datasets
 
-    cls = {"cifar10": datasets.CIFAR10, "cifar100": datasets.CIFAR100, "stl10": datasets.STL10}[dataset]
+    cls = {"cifar10": datasets.CIFAR10, "cifar100": datasets.CIFAR100, "stl10": datasets.STL10}[
+        dataset
+    ]
     root = str(path if path is not None else ".")
     probe = cls.__new__(cls)
     probe.root = root
@@ -83,8 +99,15 @@ def check_torchvision_download(dataset: str, path, key: str) -> None:
         ) from None
 
 
-def check_data_paths(dataset: str, data_format: str, train_path, val_path, train_key: str, val_key: str,
-                     labelled: bool = True) -> None:
+def check_data_paths(
+    dataset: str,
+    data_format: str,
+    train_path,
+    val_path,
+    train_key: str,
+    val_key: str,
+    labelled: bool = True,
+) -> None:
     """The data a launcher will read, before a model is built (``val_path`` None: no validation)."""
     if dataset in TORCHVISION_ARCHIVES:
         check_torchvision_download(dataset, train_path, train_key)
@@ -119,8 +142,10 @@ class NamedLoader:
             return self.load(path)
         except Exception as err:  # noqa: BLE001 - PIL raises OSError, SyntaxError, ValueError, ...
             reason = (str(err).splitlines() or [type(err).__name__])[0]
-            raise SampleLoadError(f"{path}: does not load as an image ({type(err).__name__}: {reason}); "
-                                  "replace or remove the file") from None
+            raise SampleLoadError(
+                f"{path}: does not load as an image ({type(err).__name__}: {reason}); "
+                "replace or remove the file"
+            ) from None
 
 
 def _name_unlabelled(dataset) -> None:
@@ -133,8 +158,10 @@ def _name_unlabelled(dataset) -> None:
             except Exception as err:  # noqa: BLE001
                 path = self.root / self.images[index]
                 reason = (str(err).splitlines() or [type(err).__name__])[0]
-                raise SampleLoadError(f"{path}: does not load as an image ({type(err).__name__}: {reason}); "
-                                      "replace or remove the file") from None
+                raise SampleLoadError(
+                    f"{path}: does not load as an image ({type(err).__name__}: {reason}); "
+                    "replace or remove the file"
+                ) from None
 
     dataset.__class__ = NamedDatasetWithoutLabels
 

@@ -26,11 +26,11 @@ from timm.data.constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from solo_ext.config import ConfigError
 from solo_ext.config.training import check_patch_size, check_training_keys
+from solo_ext.data.frame_pairs import FramePairDataset
 from solo_ext.launch.common import build_trainer, check_batch_fits, check_devices, resume_point
 from solo_ext.launch.data import check_split_classes, custom_val_loader
 from solo_ext.launch.data_checks import check_data_paths, name_failing_samples
 from solo_ext.methods import accepts_large_crops
-from solo_ext.data.frame_pairs import FramePairDataset
 
 __all__ = ["pretrain", "build_model"]
 
@@ -43,12 +43,20 @@ def build_model(cfg: DictConfig):
     check_patch_size(cfg)
     data = cfg.data
     unlabelled = bool(data.get("no_labels", False))
-    data_paths = (data.dataset, data.get("format", "image_folder"), data.train_path,
-                  None if unlabelled and data.dataset == "custom" else data.get("val_path", None),
-                  "data.train_path", "data.val_path", not unlabelled)
+    data_paths = (
+        data.dataset,
+        data.get("format", "image_folder"),
+        data.train_path,
+        None if unlabelled and data.dataset == "custom" else data.get("val_path", None),
+        "data.train_path",
+        "data.val_path",
+        not unlabelled,
+    )
     try:
         cfg = parse_cfg(cfg)
-    except FileNotFoundError:  # solo-learn lists the class folders of data.train_path: say which path is wrong
+    except (
+        FileNotFoundError
+    ):  # solo-learn lists the class folders of data.train_path: say which path is wrong
         check_data_paths(*data_paths)
         raise
     if cfg.method not in METHODS:
@@ -98,12 +106,23 @@ def _train_data(cfg, val_loader):
     """(train_loader, datamodule): torchvision loaders, or solo-learn's DALI module (its batch format)."""
     if cfg.data.format == "dali":
         try:
-            from solo.data.dali_dataloader import PretrainDALIDataModule, build_transform_pipeline_dali
+            from solo.data.dali_dataloader import (
+                PretrainDALIDataModule,
+                build_transform_pipeline_dali,
+            )
         except ImportError:
-            raise ConfigError("data.format: 'dali' needs NVIDIA DALI (pip install solo-learn[dali]); allowed without it: image_folder, h5") from None
+            raise ConfigError(
+                "data.format: 'dali' needs NVIDIA DALI (pip install solo-learn[dali]); "
+                "allowed without it: image_folder, h5"
+            ) from None
         transform = FullTransformPipeline(
             [
-                NCropAugmentation(build_transform_pipeline_dali(cfg.data.dataset, aug, dali_device=cfg.dali.device), aug.num_crops)
+                NCropAugmentation(
+                    build_transform_pipeline_dali(
+                        cfg.data.dataset, aug, dali_device=cfg.dali.device
+                    ),
+                    aug.num_crops,
+                )
                 for aug in cfg.augmentations
             ]
         )
@@ -125,16 +144,29 @@ def _train_data(cfg, val_loader):
 
     if cfg.data.format == "video":  # two frames of one clip are the two crops
         if cfg.data.fraction > 0:
-            raise ConfigError(f"data.fraction: {cfg.data.fraction} is not supported with data.format: video; allowed: -1")
-        views = [build_transform_pipeline(cfg.data.dataset, aug) for aug in cfg.augmentations for _ in range(aug.num_crops)]
+            raise ConfigError(
+                f"data.fraction: {cfg.data.fraction} is not supported with data.format: video; allowed: -1"
+            )
+        views = [
+            build_transform_pipeline(cfg.data.dataset, aug)
+            for aug in cfg.augmentations
+            for _ in range(aug.num_crops)
+        ]
         try:
-            dataset = FramePairDataset(cfg.data.train_path, views, omegaconf_select(cfg, "data.max_frame_gap", 4))
+            dataset = FramePairDataset(
+                cfg.data.train_path, views, omegaconf_select(cfg, "data.max_frame_gap", 4)
+            )
         except (ValueError, FileNotFoundError, ImportError) as err:
             raise ConfigError(str(err)) from None
-        return prepare_dataloader(dataset, batch_size=cfg.optimizer.batch_size, num_workers=cfg.data.num_workers), None
+        return prepare_dataloader(
+            dataset, batch_size=cfg.optimizer.batch_size, num_workers=cfg.data.num_workers
+        ), None
 
     transform = FullTransformPipeline(
-        [NCropAugmentation(build_transform_pipeline(cfg.data.dataset, aug), aug.num_crops) for aug in cfg.augmentations]
+        [
+            NCropAugmentation(build_transform_pipeline(cfg.data.dataset, aug), aug.num_crops)
+            for aug in cfg.augmentations
+        ]
     )
     if cfg.debug_augmentations:
         print("Transforms:\n", transform)
@@ -146,7 +178,9 @@ def _train_data(cfg, val_loader):
         no_labels=cfg.data.no_labels,
         data_fraction=cfg.data.fraction,
     )
-    return prepare_dataloader(dataset, batch_size=cfg.optimizer.batch_size, num_workers=cfg.data.num_workers), None
+    return prepare_dataloader(
+        dataset, batch_size=cfg.optimizer.batch_size, num_workers=cfg.data.num_workers
+    ), None
 
 
 class RankSeed(Callback):
@@ -175,21 +209,37 @@ def _callbacks(cfg):
     try:
         from solo.utils.auto_umap import AutoUMAP
     except ImportError:
-        raise ConfigError("auto_umap.enabled: true needs solo-learn's [umap] extra (umap-learn, seaborn, pandas)") from None
-    return callbacks + [AutoUMAP(cfg.name, logdir=os.path.join(cfg.auto_umap.dir, cfg.method), frequency=cfg.auto_umap.frequency)]
+        raise ConfigError(
+            "auto_umap.enabled: true needs solo-learn's [umap] extra (umap-learn, seaborn, pandas)"
+        ) from None
+    return callbacks + [
+        AutoUMAP(
+            cfg.name,
+            logdir=os.path.join(cfg.auto_umap.dir, cfg.method),
+            frequency=cfg.auto_umap.frequency,
+        )
+    ]
 
 
 def pretrain(cfg: DictConfig):
     """Trains `cfg.method` as solo-learn's main_pretrain.py would; returns the fitted Trainer."""
     cfg, model = build_model(cfg)
     if not cfg.data.no_labels:  # the online classifier and kNN score val with train's class numbers
-        check_split_classes(cfg.data.dataset, cfg.data.format, cfg.data.train_path, cfg.data.val_path, "data.val_path")
+        check_split_classes(
+            cfg.data.dataset,
+            cfg.data.format,
+            cfg.data.train_path,
+            cfg.data.val_path,
+            "data.val_path",
+        )
     val_loader = _val_loader(cfg)
     train_loader, datamodule = _train_data(cfg, val_loader)
     name_failing_samples(train_loader, val_loader)
     check_batch_fits(cfg, train_loader)
     ckpt_path, wandb_run_id = resume_point(cfg, checkpoint_subdir=cfg.method)
-    trainer = build_trainer(cfg, model, cfg.method, wandb_run_id, extra_callbacks=_callbacks(cfg), ckpt_path=ckpt_path)
+    trainer = build_trainer(
+        cfg, model, cfg.method, wandb_run_id, extra_callbacks=_callbacks(cfg), ckpt_path=ckpt_path
+    )
     if datamodule is not None:
         trainer.fit(model, ckpt_path=ckpt_path, datamodule=datamodule)
     else:

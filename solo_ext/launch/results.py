@@ -25,7 +25,15 @@ import math
 from pathlib import Path
 from typing import Any, Dict, Iterator, Optional
 
-__all__ = ["MARK", "RESULTS_NAME", "SCHEMA_VERSION", "TASKS", "find_results", "read_results", "write_results"]
+__all__ = [
+    "MARK",
+    "RESULTS_NAME",
+    "SCHEMA_VERSION",
+    "TASKS",
+    "find_results",
+    "read_results",
+    "write_results",
+]
 
 SCHEMA_VERSION = 1
 MARK = "solo_ext_results"
@@ -33,9 +41,20 @@ RESULTS_NAME = "results.json"  # what `solo-ext linear` writes into its run fold
 TASKS = ("linear", "finetune", "knn")
 
 
-def write_results(path, task: str, metrics: Dict[str, float], *, dataset: str, train_path: Optional[str],
-                  val_path: Optional[str], pretrained_checkpoint: str, pretrain: Optional[dict],
-                  settings: Optional[dict] = None, extra: Optional[dict] = None, overwrite: bool = False) -> Path:
+def write_results(
+    path,
+    task: str,
+    metrics: Dict[str, float],
+    *,
+    dataset: str,
+    train_path: Optional[str],
+    val_path: Optional[str],
+    pretrained_checkpoint: str,
+    pretrain: Optional[dict],
+    settings: Optional[dict] = None,
+    extra: Optional[dict] = None,
+    overwrite: bool = False,
+) -> Path:
     """Writes one results file; refuses to replace an existing one unless ``overwrite``."""
     if task not in TASKS:
         raise ValueError(f"task: {task!r} is unknown; allowed: {list(TASKS)}")
@@ -61,8 +80,10 @@ def write_results(path, task: str, metrics: Dict[str, float], *, dataset: str, t
 
 
 def _damaged(path: Path, what: str) -> ValueError:
-    return ValueError(f"{path}: damaged solo-ext results file ({what}); rerun the evaluation that wrote it, "
-                      "or move the file out of the RUN_DIR to leave it out")
+    return ValueError(
+        f"{path}: damaged solo-ext results file ({what}); rerun the evaluation that wrote it, "
+        "or move the file out of the RUN_DIR to leave it out"
+    )
 
 
 def _is_accuracy(value: Any) -> bool:
@@ -95,7 +116,9 @@ def read_results(path) -> Optional[dict]:
             raise _damaged(path, f"no {MARK!r} mark")
         return None
     if record[MARK] != SCHEMA_VERSION:
-        raise _damaged(path, f"schema {record[MARK]!r}; this solo-ext reads schema {SCHEMA_VERSION}")
+        raise _damaged(
+            path, f"schema {record[MARK]!r}; this solo-ext reads schema {SCHEMA_VERSION}"
+        )
     if record.get("task") not in TASKS:
         raise _damaged(path, f"task {record.get('task')!r}; allowed: {list(TASKS)}")
     metrics = record.get("metrics")

@@ -39,7 +39,9 @@ __all__ = [
     "report_validation",
 ]
 
-RUN_DIR_ENV = "SOLO_EXT_RUN_DIR"  # hands the claimed folder to the DDP ranks Lightning starts as subprocesses
+RUN_DIR_ENV = (
+    "SOLO_EXT_RUN_DIR"  # hands the claimed folder to the DDP ranks Lightning starts as subprocesses
+)
 PARTIAL_SUFFIX = ".partial"
 _ID_CHARS = string.ascii_lowercase + string.digits  # what wandb accepts as a run id
 
@@ -55,7 +57,10 @@ class RunFolder:
 
 def _is_launching_process() -> bool:
     """False in the ranks > 0 that a launcher (Lightning's DDP subprocesses, torchrun, SLURM) started."""
-    return all(int(os.environ.get(var, "0") or 0) == 0 for var in ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID"))
+    return all(
+        int(os.environ.get(var, "0") or 0) == 0
+        for var in ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID")
+    )
 
 
 def _new_id() -> str:
@@ -115,7 +120,9 @@ class RunCheckpointer(Checkpointer):
             return
         ckpt = self.path / self.ckpt_placeholder.format(trainer.current_epoch)
         partial = ckpt.with_name(ckpt.name + PARTIAL_SUFFIX)
-        trainer.save_checkpoint(partial)  # every rank takes part; rank 0 writes, then all meet at a barrier
+        trainer.save_checkpoint(
+            partial
+        )  # every rank takes part; rank 0 writes, then all meet at a barrier
         if trainer.is_global_zero:
             os.replace(partial, ckpt)
             if self.last_ckpt and self.last_ckpt != ckpt and not self.keep_prev:
@@ -153,16 +160,24 @@ def find_resumable(root, cfg) -> Tuple[Optional[Path], Optional[str]]:
         try:
             args = json.loads((folder / "args.json").read_text())
         except (OSError, ValueError) as err:
-            warnings.warn(f"auto_resume: skipping run folder {folder}: its args.json does not read ({err})", stacklevel=2)
+            warnings.warn(
+                f"auto_resume: skipping run folder {folder}: its args.json does not read ({err})",
+                stacklevel=2,
+            )
             continue
-        if any(_select(args, key) != omegaconf_select(cfg, key, None) for key in AutoResumer.SHOULD_MATCH):
+        if any(
+            _select(args, key) != omegaconf_select(cfg, key, None)
+            for key in AutoResumer.SHOULD_MATCH
+        ):
             continue
         for ckpt in sorted(folder.glob("*.ckpt"), key=lambda p: p.stat().st_mtime, reverse=True):
             problem = checkpoint_problem(ckpt)
             if problem is None:
                 return ckpt, args.get("wandb_run_id")
-            warnings.warn(f"auto_resume: skipping {ckpt}: it does not load ({problem}); delete it to silence this",
-                          stacklevel=2)
+            warnings.warn(
+                f"auto_resume: skipping {ckpt}: it does not load ({problem}); delete it to silence this",
+                stacklevel=2,
+            )
     return None, None
 
 
@@ -181,8 +196,10 @@ def resumable_checkpoint(path: str) -> str:
         raise ConfigError(f"resume_from_checkpoint: {path!r} is not a file")
     problem = checkpoint_problem(path)
     if problem is not None:
-        raise ConfigError(f"resume_from_checkpoint: {path!r} does not load ({problem}); "
-                          "pick an earlier checkpoint of the run, or drop the key to start afresh")
+        raise ConfigError(
+            f"resume_from_checkpoint: {path!r} does not load ({problem}); "
+            "pick an earlier checkpoint of the run, or drop the key to start afresh"
+        )
     return path
 
 
@@ -196,15 +213,21 @@ def report_validation(trainer) -> None:
 def exit_interrupted(command: str, trainer, argv, program: str = "") -> None:
     """An interrupted run is no finished run: say so, where its last checkpoint is, how to resume; exit 130."""
     program = program or f"solo-ext {command}"
-    checkpointer = next((c for c in getattr(trainer, "callbacks", []) if isinstance(c, RunCheckpointer)), None)
+    checkpointer = next(
+        (c for c in getattr(trainer, "callbacks", []) if isinstance(c, RunCheckpointer)), None
+    )
     last = getattr(checkpointer, "last_ckpt", None)
     lines = [f"{program}: interrupted before the end of training."]
     if last is not None:
         again = shlex.join(arg for arg in argv if "resume_from_checkpoint=" not in arg)
-        lines += [f"  last checkpoint: {last}",
-                  f"  resume with: {program} {again} +resume_from_checkpoint='{last}'",
-                  "  (or add auto_resume.enabled=true to the same command)"]
+        lines += [
+            f"  last checkpoint: {last}",
+            f"  resume with: {program} {again} +resume_from_checkpoint='{last}'",
+            "  (or add auto_resume.enabled=true to the same command)",
+        ]
     else:
-        lines.append("  no checkpoint was written (checkpoints are written at the end of each epoch).")
+        lines.append(
+            "  no checkpoint was written (checkpoints are written at the end of each epoch)."
+        )
     print("\n".join(lines), file=sys.stderr)
     sys.exit(130)

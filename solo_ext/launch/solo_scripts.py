@@ -51,16 +51,18 @@ def _is_solo_ext_method(cfg) -> bool:
 
 
 def _unsupported_message(path: str, method: str) -> str:
-    return (f"solo-ext: {path} is not a main_pretrain.py that solo-ext knows (known: "
-            f"{', '.join(KNOWN_MAIN_PRETRAIN.values())}), so method {method!r} cannot run through it. "
-            f"Run the same config with: solo-ext pretrain --config-path DIR --config-name NAME [overrides]")
+    return (
+        f"solo-ext: {path} is not a main_pretrain.py that solo-ext knows (known: "
+        f"{', '.join(KNOWN_MAIN_PRETRAIN.values())}), so method {method!r} cannot run through it. "
+        f"Run the same config with: solo-ext pretrain --config-path DIR --config-name NAME [overrides]"
+    )
 
 
 def _train_with_solo_ext(cfg) -> None:
     """Runs ``solo-ext pretrain``'s launcher on ``cfg`` and ends the process as that command would."""
-    from solo_ext.launch.runs import exit_interrupted, report_validation
     from solo_ext.config import ConfigError
     from solo_ext.launch.pretrain import pretrain
+    from solo_ext.launch.runs import exit_interrupted, report_validation
 
     try:
         trainer = pretrain(cfg)

@@ -23,7 +23,9 @@ Usage::
 
     z = torch.cat([proj_1, proj_2])                                      # [2B, D], both views
     loss = nt_xent_loss(z, idx.repeat(2), gather(z), gather(idx.repeat(2)), 0.1, self_offset=rank * 2 * B)
-    loss = clip_contrastive_loss(p1, idx, gather(p2), gather(idx), tau) + clip_contrastive_loss(p2, idx, gather(p1), gather(idx), tau)
+    loss = clip_contrastive_loss(p1, idx, gather(p2), gather(idx), tau) + clip_contrastive_loss(
+        p2, idx, gather(p1), gather(idx), tau
+    )
 """
 
 import math
@@ -42,35 +44,59 @@ MAX_LOGIT_SCALE = float(torch.tensor(math.log(100.0), dtype=torch.float32))
 def _positives(row_indexes: torch.Tensor, column_indexes: torch.Tensor, loss: str) -> torch.Tensor:
     positives = row_indexes[:, None] == column_indexes[None, :]  # [N, M]
     if not positives.any(dim=1).all():
-        raise ValueError(f"{loss}: a row has no positive column (its dataset index appears in no other view)")
+        raise ValueError(
+            f"{loss}: a row has no positive column (its dataset index appears in no other view)"
+        )
     return positives
 
 
-def nt_xent_loss(rows: torch.Tensor, row_indexes: torch.Tensor, columns: Optional[torch.Tensor] = None,
-                 column_indexes: Optional[torch.Tensor] = None, temperature: float = 0.1, self_offset: int = 0) -> torch.Tensor:
-    """NT-Xent of ``rows`` [N, D] against ``columns`` [M, D] (default: the rows); row i is column ``self_offset + i``."""
+def nt_xent_loss(
+    rows: torch.Tensor,
+    row_indexes: torch.Tensor,
+    columns: Optional[torch.Tensor] = None,
+    column_indexes: Optional[torch.Tensor] = None,
+    temperature: float = 0.1,
+    self_offset: int = 0,
+) -> torch.Tensor:
+    """NT-Xent of ``rows`` [N, D] against ``columns`` [M, D] (default: the rows); row i is column
+    ``self_offset + i``."""
     if columns is None:
         columns, column_indexes = rows, row_indexes
     with torch.autocast(device_type=rows.device.type, enabled=False):
-        logits = F.normalize(rows.float(), dim=1) @ F.normalize(columns.float(), dim=1).T / temperature  # [N, M]
+        logits = (
+            F.normalize(rows.float(), dim=1) @ F.normalize(columns.float(), dim=1).T / temperature
+        )  # [N, M]
         own = torch.zeros_like(logits, dtype=torch.bool)
         own[:, self_offset : self_offset + rows.size(0)].fill_diagonal_(True)
         positives = _positives(row_indexes, column_indexes, "nt_xent_loss") & ~own
         if not positives.any(dim=1).all():
-            raise ValueError("nt_xent_loss: a row has no positive column other than itself (a view without its pair)")
+            raise ValueError(
+                "nt_xent_loss: a row has no positive column other than itself (a view without its pair)"
+            )
         logits = logits.masked_fill(own, float("-inf"))
         positive_logits = logits.masked_fill(~positives, float("-inf"))
         return (torch.logsumexp(logits, dim=1) - torch.logsumexp(positive_logits, dim=1)).mean()
 
 
-def clip_contrastive_loss(rows: torch.Tensor, row_indexes: torch.Tensor, columns: torch.Tensor,
-                          column_indexes: torch.Tensor, logit_scale: torch.Tensor) -> torch.Tensor:
+def clip_contrastive_loss(
+    rows: torch.Tensor,
+    row_indexes: torch.Tensor,
+    columns: torch.Tensor,
+    column_indexes: torch.Tensor,
+    logit_scale: torch.Tensor,
+) -> torch.Tensor:
     """One direction of the CLIP-style loss: 2 · cross-entropy of ``rows`` [N, D] against ``columns`` [M, D]."""
     with torch.autocast(device_type=rows.device.type, enabled=False):
         tau = logit_scale.float()
         # not clamp(max=...): its gradient is zero at the bound itself, where T = 0.01 starts
-        scale = torch.where(tau <= MAX_LOGIT_SCALE, tau, torch.full_like(tau, MAX_LOGIT_SCALE)).exp()
-        logits = scale * F.normalize(rows.float(), dim=1) @ F.normalize(columns.float(), dim=1).T  # [N, M]
+        scale = torch.where(
+            tau <= MAX_LOGIT_SCALE, tau, torch.full_like(tau, MAX_LOGIT_SCALE)
+        ).exp()
+        logits = (
+            scale * F.normalize(rows.float(), dim=1) @ F.normalize(columns.float(), dim=1).T
+        )  # [N, M]
         positives = _positives(row_indexes, column_indexes, "clip_contrastive_loss").float()
-        targets = positives / positives.sum(dim=1, keepdim=True)  # uniform over the positives of each row
+        targets = positives / positives.sum(
+            dim=1, keepdim=True
+        )  # uniform over the positives of each row
         return 2.0 * -(targets * F.log_softmax(logits, dim=1)).sum(dim=1).mean()

@@ -18,7 +18,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
 __all__ = ["CRITIC_ARCH", "PerceptualLoss", "build_critic", "save_critic", "load_critic_features"]
 
 CRITIC_ARCH = "squeezenet1_1"
@@ -35,8 +34,16 @@ def build_critic(num_classes: int, dropout: float = 0.5) -> nn.Module:
 def save_critic(path, critic: nn.Module, num_classes: int, top1: float, **meta) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"arch": CRITIC_ARCH, "num_classes": num_classes, "top1": float(top1), "meta": meta,
-                "state_dict": critic.state_dict()}, path)
+    torch.save(
+        {
+            "arch": CRITIC_ARCH,
+            "num_classes": num_classes,
+            "top1": float(top1),
+            "meta": meta,
+            "state_dict": critic.state_dict(),
+        },
+        path,
+    )
     return path
 
 
@@ -49,15 +56,25 @@ def load_critic_features(path) -> nn.Module:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # unreadable, truncated, or not a torch file
-        raise ValueError(f"critic file {path} cannot be read ({type(err).__name__}: {err})") from None
-    if not isinstance(checkpoint, dict) or checkpoint.get("arch") != CRITIC_ARCH or "state_dict" not in checkpoint:
-        found = checkpoint.get("arch") if isinstance(checkpoint, dict) else type(checkpoint).__name__
+        raise ValueError(
+            f"critic file {path} cannot be read ({type(err).__name__}: {err})"
+        ) from None
+    if (
+        not isinstance(checkpoint, dict)
+        or checkpoint.get("arch") != CRITIC_ARCH
+        or "state_dict" not in checkpoint
+    ):
+        found = (
+            checkpoint.get("arch") if isinstance(checkpoint, dict) else type(checkpoint).__name__
+        )
         raise ValueError(f"{path} is not a {CRITIC_ARCH} critic checkpoint (found {found!r})")
     critic = build_critic(int(checkpoint["num_classes"]))
     try:
         critic.load_state_dict(checkpoint["state_dict"])
     except RuntimeError as err:
-        raise ValueError(f"{path} does not fit {CRITIC_ARCH} ({str(err).splitlines()[0]})") from None
+        raise ValueError(
+            f"{path} does not fit {CRITIC_ARCH} ({str(err).splitlines()[0]})"
+        ) from None
     return critic.features[:CRITIC_FEATURES]
 
 

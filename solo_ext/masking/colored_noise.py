@@ -27,8 +27,15 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["COLORS", "MODES", "generate_patterns", "save_patterns", "load_patterns", "radial_power_spectrum",
-           "ColoredNoiseMasker"]
+__all__ = [
+    "COLORS",
+    "MODES",
+    "generate_patterns",
+    "save_patterns",
+    "load_patterns",
+    "radial_power_spectrum",
+    "ColoredNoiseMasker",
+]
 
 COLORS = ("red", "blue", "green", "purple")  # the paper's noise colours
 MODES = ("per_sample", "official")  # how a batch draws its patterns (see ColoredNoiseMasker)
@@ -40,7 +47,9 @@ def _gaussian_response(size: int, sigma: np.ndarray) -> np.ndarray:
     fy = np.fft.fftfreq(size)[:, None]
     fx = np.fft.rfftfreq(size)[None, :]
     radius2 = (fx**2 + fy**2)[None]  # cycles per pixel, squared
-    return np.exp(-2.0 * np.pi**2 * np.asarray(sigma, dtype=np.float64).reshape(-1, 1, 1) ** 2 * radius2)
+    return np.exp(
+        -2.0 * np.pi**2 * np.asarray(sigma, dtype=np.float64).reshape(-1, 1, 1) ** 2 * radius2
+    )
 
 
 def _filter_chunk(color: str, noise: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -58,7 +67,9 @@ def _filter_chunk(color: str, noise: np.ndarray, rng: np.random.Generator) -> np
     return patterns.astype(np.float32)
 
 
-def generate_patterns(color: str, num: int, size: int = 256, seed: int = 0, dtype=np.float32) -> np.ndarray:
+def generate_patterns(
+    color: str, num: int, size: int = 256, seed: int = 0, dtype=np.float32
+) -> np.ndarray:
     """A bank of ``num`` standardised ``size``×``size`` noise patterns of one colour, [P, S, S] of ``dtype``
     (float16 halves the bank; it is filled chunk by chunk, so no float32 copy of the whole bank is made)."""
     if color not in COLORS:
@@ -69,7 +80,9 @@ def generate_patterns(color: str, num: int, size: int = 256, seed: int = 0, dtyp
     bank = np.empty((num, size, size), dtype=dtype)
     for start in range(0, num, _CHUNK):
         stop = min(num, start + _CHUNK)
-        bank[start:stop] = _filter_chunk(color, rng.standard_normal((stop - start, size, size)), rng)
+        bank[start:stop] = _filter_chunk(
+            color, rng.standard_normal((stop - start, size, size)), rng
+        )
     return bank
 
 
@@ -98,11 +111,19 @@ def load_patterns(path, min_size: int = 1) -> np.ndarray:
             bank = archive[archive.files[0]]
     except (ValueError, OSError) as err:
         raise ValueError(f"pattern file {path} is not a readable .npz ({err})") from None
-    if bank.ndim != 3 or bank.shape[1] != bank.shape[2] or not np.issubdtype(bank.dtype, np.floating):
-        raise ValueError(f"pattern file {path} holds {bank.dtype} {bank.shape}; expected float [P, S, S]")
+    if (
+        bank.ndim != 3
+        or bank.shape[1] != bank.shape[2]
+        or not np.issubdtype(bank.dtype, np.floating)
+    ):
+        raise ValueError(
+            f"pattern file {path} holds {bank.dtype} {bank.shape}; expected float [P, S, S]"
+        )
     if bank.shape[1] < min_size:
-        raise ValueError(f"patterns of {path} are {bank.shape[1]}² but the patch grid is {min_size}²; "
-                         "allowed: patterns at least as large as the grid")
+        raise ValueError(
+            f"patterns of {path} are {bank.shape[1]}² but the patch grid is {min_size}²; "
+            "allowed: patterns at least as large as the grid"
+        )
     if not np.isfinite(bank).all():
         raise ValueError(f"pattern file {path} contains NaN or infinite values")
     return bank.astype(np.float32, copy=False)
@@ -138,7 +159,9 @@ class ColoredNoiseMasker(nn.Module):
             raise ValueError(f"mode {mode!r} is unknown; allowed: {list(MODES)}")
         self.mode = mode
         self.bank = bank.to(torch.float16 if fp16 else torch.float32)
-        self.last_index: Optional[torch.Tensor] = None  # pattern index of each sample of the last call
+        self.last_index: Optional[torch.Tensor] = (
+            None  # pattern index of each sample of the last call
+        )
 
     def _apply(self, fn, *args, **kwargs):
         super()._apply(fn, *args, **kwargs)
@@ -150,7 +173,9 @@ class ColoredNoiseMasker(nn.Module):
     def set_bank(self, bank: torch.Tensor) -> None:
         self.bank = bank.to(device=self.bank.device, dtype=self.bank.dtype)
 
-    def scores(self, batch_size: int, grid: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    def scores(
+        self, batch_size: int, grid: int, generator: Optional[torch.Generator] = None
+    ) -> torch.Tensor:
         """[B, grid²] float32 scores (higher = kept) from pattern windows."""
         num, size = self.bank.shape[0], self.bank.shape[-1]
         if grid > size:
@@ -158,11 +183,17 @@ class ColoredNoiseMasker(nn.Module):
         device = self.bank.device
         rand = lambda high, n: torch.randint(high, (n,), device=device, generator=generator)  # noqa: E731
         if self.mode == "per_sample":
-            index, top, left = rand(num, batch_size), rand(size - grid + 1, batch_size), rand(size - grid + 1, batch_size)
+            index, top, left = (
+                rand(num, batch_size),
+                rand(size - grid + 1, batch_size),
+                rand(size - grid + 1, batch_size),
+            )
             flips = rand(2, 2 * batch_size).view(2, batch_size).bool()
         else:
             if batch_size > num:
-                raise ValueError(f"mode 'official' uses patterns 0..B-1 but B={batch_size} > {num} patterns")
+                raise ValueError(
+                    f"mode 'official' uses patterns 0..B-1 but B={batch_size} > {num} patterns"
+                )
             index = torch.arange(batch_size, device=device)
             top, left = (rand(size - grid + 1, 1).expand(batch_size) for _ in range(2))
             flips = rand(2, 2).view(2, 1).bool().expand(2, batch_size)

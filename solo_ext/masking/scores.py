@@ -11,7 +11,6 @@ from typing import NamedTuple
 
 import torch
 
-
 __all__ = ["MaskIndexes", "mask_from_scores"]
 
 

@@ -6,7 +6,7 @@ Importing this package needs solo-learn; ``solo_ext.register()`` checks for it f
 from solo_ext.methods.backbones import EXTRA_BACKBONES
 from solo_ext.methods.base import SoloExtMethod, accepts_large_crops
 from solo_ext.methods.colormae import ColorMAE
-from solo_ext.methods.magma import MMAE, MSimCLR, MUMAE, MVICReg, UMAE
+from solo_ext.methods.magma import MMAE, MUMAE, UMAE, MSimCLR, MVICReg
 from solo_ext.methods.smae import SMAE
 from solo_ext.methods.vicmae import ViCMAE
 

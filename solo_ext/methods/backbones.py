@@ -15,8 +15,14 @@ def vit_lite(method: str = None, patch_size: int = 4, img_size: int = 64, **kwar
     and evaluation build the same module. timm's GELU blocks replace the reference's ReLU and dropout 0.1.
     """
     return MaskedAutoencoderViT(
-        img_size=img_size, patch_size=patch_size, embed_dim=256, depth=7, num_heads=4, mlp_ratio=2,
-        norm_layer=partial(nn.LayerNorm, eps=1e-6), **kwargs,
+        img_size=img_size,
+        patch_size=patch_size,
+        embed_dim=256,
+        depth=7,
+        num_heads=4,
+        mlp_ratio=2,
+        norm_layer=partial(nn.LayerNorm, eps=1e-6),
+        **kwargs,
     )
 
 

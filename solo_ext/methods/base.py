@@ -27,7 +27,9 @@ def _as_mae_backbone(name: str):
 
 def masking_vit_backbones() -> dict:
     """solo-learn's backbone table with the MAE (masking) ViT under the usual ViT names."""
-    solo_vits = {name: _as_mae_backbone(name) for name in MASKING_VITS if name not in EXTRA_BACKBONES}
+    solo_vits = {
+        name: _as_mae_backbone(name) for name in MASKING_VITS if name not in EXTRA_BACKBONES
+    }
     return {**BaseMethod._BACKBONES, **EXTRA_BACKBONES, **solo_vits}
 
 
@@ -73,4 +75,7 @@ class SoloExtMethod:
     @classmethod
     def require_backbone(cls, cfg, allowed: Sequence[str], why: str) -> None:
         if cfg.backbone.name not in allowed:
-            raise ConfigError(f"backbone.name: {cfg.backbone.name!r} is not allowed for method {cfg.method!r} ({why}); allowed: {list(allowed)}")
+            raise ConfigError(
+                f"backbone.name: {cfg.backbone.name!r} is not allowed for method {cfg.method!r} ({why}); "
+                f"allowed: {list(allowed)}"
+            )

@@ -1,7 +1,8 @@
 """ColorMAE (solo-learn glue): MAE whose masks come from a coloured-noise pattern bank.
 
 The bank lives in a ColoredNoiseMasker (moved like a buffer: right device per rank, never in
-checkpoints, never broadcast by DDP); the active bank is a pure function of the epoch (schedule), so a resumed run masks exactly
+checkpoints, never broadcast by DDP); the active bank is a pure function of the epoch (schedule), so a
+resumed run masks exactly
 like an uninterrupted one.
 """
 
@@ -29,21 +30,26 @@ class ColorMAE(SoloExtMethod, MaskedViTMAE):
         self.grid: int = int(self.backbone.patch_embed.grid_size[0])
         self._bank_source = self.colormae.source_for_epoch(0)
         with config_key("method_kwargs.colormae.mode"):
-            self.masker = ColoredNoiseMasker(self._load_bank(*self._bank_source), self.colormae.mode, self.colormae.fp16)
+            self.masker = ColoredNoiseMasker(
+                self._load_bank(*self._bank_source), self.colormae.mode, self.colormae.fp16
+            )
         for _, _, patterns in self.colormae.schedule:  # fail at start-up, not at epoch 200
             if patterns is not None:
                 with config_key("method_kwargs.colormae.patterns"):
                     load_patterns(patterns, min_size=self.grid)
         if self.colormae.mode == "official" and self.batch_size > self.masker.bank.shape[0]:
             raise ConfigError(
-                f"method_kwargs.colormae.mode: 'official' draws patterns 0..B-1 but optimizer.batch_size={self.batch_size} "
+                "method_kwargs.colormae.mode: 'official' draws patterns 0..B-1 but "
+                f"optimizer.batch_size={self.batch_size} "
                 f"exceeds the {self.masker.bank.shape[0]} patterns; allowed: per_sample, or a bank of >= B patterns"
             )
 
     @classmethod
     def add_and_assert_specific_cfg(cls, cfg):
         cfg = super().add_and_assert_specific_cfg(cfg)
-        cfg.method_kwargs.colormae = ColorMAESettings.from_method_kwargs(cfg.method_kwargs).as_dict()
+        cfg.method_kwargs.colormae = ColorMAESettings.from_method_kwargs(
+            cfg.method_kwargs
+        ).as_dict()
         return cfg
 
     def _load_bank(self, color: str, patterns: Optional[str]) -> torch.Tensor:
@@ -57,7 +63,13 @@ class ColorMAE(SoloExtMethod, MaskedViTMAE):
                     f"({self.grid}); allowed: >= {self.grid}"
                 )
             dtype = np.float16 if self.colormae.fp16 else np.float32
-            bank = generate_patterns(color, self.colormae.num_patterns, self.colormae.pattern_size, self.colormae.seed, dtype)
+            bank = generate_patterns(
+                color,
+                self.colormae.num_patterns,
+                self.colormae.pattern_size,
+                self.colormae.seed,
+                dtype,
+            )
         return torch.from_numpy(bank)
 
     def on_train_epoch_start(self) -> None:

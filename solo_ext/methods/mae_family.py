@@ -25,7 +25,9 @@ class MaskedViTMAE(MAE):
 
     @classmethod
     def add_and_assert_specific_cfg(cls, cfg):
-        SoloExtMethod.require_backbone(cfg, MASKING_VITS, "the MAE family needs a ViT that can mask")
+        SoloExtMethod.require_backbone(
+            cfg, MASKING_VITS, "the MAE family needs a ViT that can mask"
+        )
         return super().add_and_assert_specific_cfg(cfg)
 
     def mask_scores(self, X: torch.Tensor) -> Optional[torch.Tensor]:
@@ -42,5 +44,10 @@ class MaskedViTMAE(MAE):
         tokens = encode_visible(self.backbone, X, keep.ids_keep)  # [B, 1 + K, D]
         feats = self.backbone.forward_head(tokens)
         pred = self.decoder(tokens, keep.ids_restore)  # [B, L, p*p*3]
-        return {"mask": keep.mask, "pred": pred, "logits": self.classifier(feats.detach()), "feats": feats,
-                "tokens": tokens}
+        return {
+            "mask": keep.mask,
+            "pred": pred,
+            "logits": self.classifier(feats.detach()),
+            "feats": feats,
+            "tokens": tokens,
+        }

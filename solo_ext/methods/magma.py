@@ -34,8 +34,10 @@ def magma_never_on(settings: MagmaSettings, max_epochs: Optional[int]) -> str:
     if settings.weight <= 0 or max_epochs is None:
         return ""
     if settings.start_epoch >= max_epochs:
-        return (f"method_kwargs.magma.start_epoch: {settings.start_epoch} >= max_epochs {max_epochs}: "
-                f"the MAGMA term (weight {settings.weight:g}) never switches on in this run")
+        return (
+            f"method_kwargs.magma.start_epoch: {settings.start_epoch} >= max_epochs {max_epochs}: "
+            f"the MAGMA term (weight {settings.weight:g}) never switches on in this run"
+        )
     if settings.duration == 0:
         return "method_kwargs.magma.duration: 0: the MAGMA term never switches on in this run"
     return ""
@@ -43,7 +45,6 @@ def magma_never_on(settings: MagmaSettings, max_epochs: Optional[int]) -> str:
 
 class MagmaRegularised(SoloExtMethod):
     """Adds the MAGMA and uniformity terms to a solo-learn method. Place first in the bases."""
-
 
     def __init__(self, cfg):
         super().__init__(cfg)
@@ -61,7 +62,9 @@ class MagmaRegularised(SoloExtMethod):
                 f"({self.magma.target_layer}); allowed: at least one block other than the target"
             )
         self.target_layer: int = target
-        self.magma_schedule = WindowedWeight(self.magma.weight, self.magma.start_epoch, self.magma.duration)
+        self.magma_schedule = WindowedWeight(
+            self.magma.weight, self.magma.start_epoch, self.magma.duration
+        )
         self._first_crop = None
 
     @classmethod
@@ -86,7 +89,9 @@ class MagmaRegularised(SoloExtMethod):
         # BaseMethod.training_step forwards the large crops in order: the first call is the first crop
         if self._first_crop is not None:
             return super().base_training_step(X, targets)
-        with BlockFeatureCapture(self.backbone, [*self.reference_layers, self.target_layer]) as capture:
+        with BlockFeatureCapture(
+            self.backbone, [*self.reference_layers, self.target_layer]
+        ) as capture:
             out = super().base_training_step(X, targets)
         self._first_crop = (capture.features, out["feats"])
         return out
@@ -98,13 +103,18 @@ class MagmaRegularised(SoloExtMethod):
         self._first_crop = None
         return host_loss + self.regulariser(block_feats, feats)
 
-    def regulariser(self, block_feats: Dict[int, torch.Tensor], feats: torch.Tensor) -> torch.Tensor:
+    def regulariser(
+        self, block_feats: Dict[int, torch.Tensor], feats: torch.Tensor
+    ) -> torch.Tensor:
         """w(epoch)·L_magma + u·L_unif; each term is logged, and computed without a graph while its weight is 0."""
         weight = self.magma_schedule(self.current_epoch)
         gather = gather_with_grad if self.magma.gather else (lambda t: t)
         with torch.set_grad_enabled(weight > 0 and torch.is_grad_enabled()):
             target = gather(block_feats[self.target_layer])
-            terms = [magma_loss(gather(block_feats[k]), target, rbf_scale=self.magma.rbf_scale) for k in self.reference_layers]
+            terms = [
+                magma_loss(gather(block_feats[k]), target, rbf_scale=self.magma.rbf_scale)
+                for k in self.reference_layers
+            ]
             magma = sum(terms) / len(terms)
         with torch.set_grad_enabled(self.magma.uniformity_weight > 0 and torch.is_grad_enabled()):
             uniformity = uniformity_loss(feats)

@@ -36,7 +36,9 @@ class SMAE(SoloExtMethod, MaskedViTMAE):
         self.block_masks: Optional[torch.Tensor] = None
         if self.smae.masking == "block":
             # a plain tensor moved with the model (see _apply): no checkpoint entry, no DDP broadcast
-            with config_key("method_kwargs.smae.masking", "allowed: random, or a finer grid / higher mask_ratio"):
+            with config_key(
+                "method_kwargs.smae.masking", "allowed: random, or a finer grid / higher mask_ratio"
+            ):
                 self.block_masks = block_mask_bank(
                     self.smae.block_bank_size, self.grid, self.mask_ratio, seed=cfg.seed
                 )
@@ -67,9 +69,15 @@ class SMAE(SoloExtMethod, MaskedViTMAE):
     def losses(self, images: torch.Tensor, out: Dict[str, Any]) -> Dict[str, torch.Tensor]:
         """L_pix and L_perc of one crop (L_perc only when alpha > 0)."""
         patch = self._vit_patch_size
-        terms = {"pixel": pixel_loss(out["pred"], images, out["mask"], patch, self.smae.pixel_loss, self.norm_pix_loss)}
+        terms = {
+            "pixel": pixel_loss(
+                out["pred"], images, out["mask"], patch, self.smae.pixel_loss, self.norm_pix_loss
+            )
+        }
         if self.perceptual is not None:
-            reconstruction = unpatchify(out["pred"], patch)  # every predicted patch, visible ones included
+            reconstruction = unpatchify(
+                out["pred"], patch
+            )  # every predicted patch, visible ones included
             terms["perceptual"] = self.perceptual(reconstruction, images)
         return terms
 
@@ -94,7 +102,9 @@ class SMAE(SoloExtMethod, MaskedViTMAE):
             seen += 1
         constants = inverse / max(seen, 1)
         if self._trainer is not None:
-            constants = self.trainer.strategy.reduce(constants, reduce_op="mean")  # one pair for every rank
+            constants = self.trainer.strategy.reduce(
+                constants, reduce_op="mean"
+            )  # one pair for every rank
         self.s_pix.fill_(constants[0])
         self.s_perc.fill_(constants[1])
 
@@ -112,5 +122,9 @@ class SMAE(SoloExtMethod, MaskedViTMAE):
             loss = loss + alpha * self.s_perc * totals["perceptual"]
             metrics.update(train_perceptual_loss=totals["perceptual"], train_s_perc=self.s_perc)
         metrics["train_smae_loss"] = loss
-        self.log_dict({k: v.detach() if torch.is_tensor(v) else v for k, v in metrics.items()}, on_epoch=True, sync_dist=True)
+        self.log_dict(
+            {k: v.detach() if torch.is_tensor(v) else v for k, v in metrics.items()},
+            on_epoch=True,
+            sync_dist=True,
+        )
         return loss + out["loss"]

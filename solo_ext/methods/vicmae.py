@@ -52,25 +52,36 @@ class ViCMAE(SoloExtMethod, MaskedViTMAE):
         hidden = self.vicmae.proj_hidden_dim or (4096 if code else 2 * width)
         output = self.vicmae.proj_output_dim or (128 if code else 2 * width)
         self.projector = projector([width, hidden, hidden, output])
-        log_scale = torch.tensor(math.log(1.0 / self.vicmae.temperature))  # float32: T = 0.01 is MAX_LOGIT_SCALE itself
+        log_scale = torch.tensor(
+            math.log(1.0 / self.vicmae.temperature)
+        )  # float32: T = 0.01 is MAX_LOGIT_SCALE itself
         if self.vicmae.learnable_temperature:
             self.logit_scale = nn.Parameter(log_scale)
         else:
             self.register_buffer("logit_scale", log_scale)
-        self.con_schedule = WindowedWeight(self.vicmae.con_weight, self.vicmae.con_start_epoch, duration=None)
+        self.con_schedule = WindowedWeight(
+            self.vicmae.con_weight, self.vicmae.con_start_epoch, duration=None
+        )
 
     @classmethod
     def add_and_assert_specific_cfg(cls, cfg):
         cfg = super().add_and_assert_specific_cfg(cfg)
         crops = (cfg.data.num_large_crops, cfg.data.num_small_crops)
         if crops != (2, 0):
-            raise ConfigError(f"augmentations: ViC-MAE trains on exactly 2 large crops and no small ones; got {crops[0]} "
-                              f"large and {crops[1]} small (num_crops summed over augmentations, by crop_size)")
+            raise ConfigError(
+                f"augmentations: ViC-MAE trains on exactly 2 large crops and no small ones; got {crops[0]} "
+                f"large and {crops[1]} small (num_crops summed over augmentations, by crop_size)"
+            )
         settings = ViCMAESettings.from_method_kwargs(cfg.method_kwargs)
-        if settings.loss == "clip" and float(torch.tensor(math.log(1.0 / settings.temperature))) > MAX_LOGIT_SCALE:
+        if (
+            settings.loss == "clip"
+            and float(torch.tensor(math.log(1.0 / settings.temperature))) > MAX_LOGIT_SCALE
+        ):
             # the scale would start above the clamp: a fixed T would silently become 0.01, a learnable one never learn
-            raise ConfigError(f"method_kwargs.vicmae.temperature: {settings.temperature} is not allowed with loss: clip, "
-                              f"whose logit scale ln(1/T) is clamped to <= ln 100; allowed: a number >= 0.01")
+            raise ConfigError(
+                f"method_kwargs.vicmae.temperature: {settings.temperature} is not allowed with loss: clip, "
+                f"whose logit scale ln(1/T) is clamped to <= ln 100; allowed: a number >= 0.01"
+            )
         cfg.method_kwargs.vicmae = settings.as_dict()
         return cfg
 
@@ -83,7 +94,9 @@ class ViCMAE(SoloExtMethod, MaskedViTMAE):
 
     def on_train_batch_end(self, outputs, batch: Sequence[Any], batch_idx: int) -> None:
         super().on_train_batch_end(outputs, batch, batch_idx)
-        if self.vicmae.learnable_temperature:  # CLIP's projection after the step: at the bound the scale still learns
+        if (
+            self.vicmae.learnable_temperature
+        ):  # CLIP's projection after the step: at the bound the scale still learns
             with torch.no_grad():
                 self.logit_scale.clamp_(max=MAX_LOGIT_SCALE)
 
@@ -91,25 +104,50 @@ class ViCMAE(SoloExtMethod, MaskedViTMAE):
         # MAE's uniform random masking, through the encoder path that also returns the visible tokens
         return torch.rand(X.size(0), self.backbone.patch_embed.num_patches, device=X.device)
 
-    def contrastive_loss(self, projections: Sequence[torch.Tensor], indexes: torch.Tensor) -> torch.Tensor:
+    def contrastive_loss(
+        self, projections: Sequence[torch.Tensor], indexes: torch.Tensor
+    ) -> torch.Tensor:
         """L_con of the two views' projections [B, P] each; ``indexes`` [B] are solo-learn's dataset indexes."""
         if self.vicmae.loss == "nt_xent":
-            z, z_indexes = torch.cat(projections), indexes.repeat(2)  # [2B, P]: view 1 then view 2, each rank alike
-            return nt_xent_loss(z, z_indexes, gather_with_grad(z), gather_with_grad(z_indexes), self.vicmae.temperature,
-                                self_offset=process_rank() * z.size(0))  # this rank's rows among the gathered columns
+            z, z_indexes = (
+                torch.cat(projections),
+                indexes.repeat(2),
+            )  # [2B, P]: view 1 then view 2, each rank alike
+            return nt_xent_loss(
+                z,
+                z_indexes,
+                gather_with_grad(z),
+                gather_with_grad(z_indexes),
+                self.vicmae.temperature,
+                self_offset=process_rank() * z.size(0),
+            )  # this rank's rows among the gathered columns
         first, second = projections
         all_indexes = gather_with_grad(indexes)
-        return (clip_contrastive_loss(first, indexes, gather_with_grad(second), all_indexes, self.logit_scale)
-                + clip_contrastive_loss(second, indexes, gather_with_grad(first), all_indexes, self.logit_scale))
+        return clip_contrastive_loss(
+            first, indexes, gather_with_grad(second), all_indexes, self.logit_scale
+        ) + clip_contrastive_loss(
+            second, indexes, gather_with_grad(first), all_indexes, self.logit_scale
+        )
 
     def training_step(self, batch: Sequence[Any], batch_idx: int) -> torch.Tensor:
         indexes, images = batch[0], batch[1]
         out = BaseMethod.training_step(self, batch, batch_idx)
-        reconstruction = sum(
-            mae_loss_func(images[i], out["pred"][i].float(), out["mask"][i], self._vit_patch_size, norm_pix_loss=self.norm_pix_loss)
-            for i in range(2)
-        ) / 2
-        pooled = [tokens[:, 1:].mean(dim=1) for tokens in out["tokens"]]  # [B, D]: visible patches, cls excluded, after norm
+        reconstruction = (
+            sum(
+                mae_loss_func(
+                    images[i],
+                    out["pred"][i].float(),
+                    out["mask"][i],
+                    self._vit_patch_size,
+                    norm_pix_loss=self.norm_pix_loss,
+                )
+                for i in range(2)
+            )
+            / 2
+        )
+        pooled = [
+            tokens[:, 1:].mean(dim=1) for tokens in out["tokens"]
+        ]  # [B, D]: visible patches, cls excluded, after norm
         weight = self.con_schedule(self.current_epoch)
         if weight == 0:
             # the projector still takes part (a zero gradient), as DDP needs every parameter in the graph;
@@ -117,8 +155,13 @@ class ViCMAE(SoloExtMethod, MaskedViTMAE):
             pooled = [p.detach() for p in pooled]
         contrastive = self.contrastive_loss([self.projector(p) for p in pooled], indexes)
         self.log_dict(
-            {"train_reconstruction_loss": reconstruction.detach(), "train_contrastive_loss": contrastive.detach(),
-             "train_contrastive_weight": weight, "train_logit_scale": self.logit_scale.detach()},
-            on_epoch=True, sync_dist=True,
+            {
+                "train_reconstruction_loss": reconstruction.detach(),
+                "train_contrastive_loss": contrastive.detach(),
+                "train_contrastive_weight": weight,
+                "train_logit_scale": self.logit_scale.detach(),
+            },
+            on_epoch=True,
+            sync_dist=True,
         )
         return self.vicmae.rec_weight * reconstruction + weight * contrastive + out["loss"]

@@ -71,10 +71,10 @@ def evaluate_checkpoint(
     from torch.utils.data import DataLoader
     from torchvision.datasets import ImageFolder
 
+    from solo_ext.analysis import linear_probe_accuracy
     from solo_ext.launch.checkpoints import find_trained_run
     from solo_ext.launch.data import eval_transform
     from solo_ext.launch.evaluate import extract, load_backbone
-    from solo_ext.analysis import linear_probe_accuracy
 
     preload()
     start = time.perf_counter()

@@ -195,26 +195,66 @@ def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> Lis
     return lines + ["| " + " | ".join(cells) + " |" for cells in rows]
 
 
-COMPARISON_COLUMNS = ("pair", "dataset", "metric", "n", "baseline", "method", "Δ (method − baseline)", "95 % CI",
-                      "verdict")
-RUN_COLUMNS = ("dataset", "preset", "variant", "seed", "status", "kNN top-1", "linear top-1", "seconds")
+COMPARISON_COLUMNS = (
+    "pair",
+    "dataset",
+    "metric",
+    "n",
+    "baseline",
+    "method",
+    "Δ (method − baseline)",
+    "95 % CI",
+    "verdict",
+)
+RUN_COLUMNS = (
+    "dataset",
+    "preset",
+    "variant",
+    "seed",
+    "status",
+    "kNN top-1",
+    "linear top-1",
+    "seconds",
+)
 
 
 def comparison_table(rows: Sequence[Comparison]) -> List[str]:
-    return markdown_table(COMPARISON_COLUMNS, [
-        [row.label, row.dataset, METRICS[row.metric], str(row.n), _mean_std(row.baseline_mean, row.baseline_std),
-         _mean_std(row.method_mean, row.method_std), "–" if row.diff_mean is None else f"{row.diff_mean:+.2f}",
-         _interval(row), row.verdict]
-        for row in rows
-    ])
+    return markdown_table(
+        COMPARISON_COLUMNS,
+        [
+            [
+                row.label,
+                row.dataset,
+                METRICS[row.metric],
+                str(row.n),
+                _mean_std(row.baseline_mean, row.baseline_std),
+                _mean_std(row.method_mean, row.method_std),
+                "–" if row.diff_mean is None else f"{row.diff_mean:+.2f}",
+                _interval(row),
+                row.verdict,
+            ]
+            for row in rows
+        ],
+    )
 
 
 def runs_table(runs: Sequence[dict]) -> List[str]:
-    return markdown_table(RUN_COLUMNS, [
-        [run["dataset"], run["preset"], run.get("variant") or "", str(run["seed"]), run["status"],
-         _number(run.get("knn_top1")), _number(run.get("linear_top1")), _number(run.get("seconds"), 0)]
-        for run in runs
-    ])
+    return markdown_table(
+        RUN_COLUMNS,
+        [
+            [
+                run["dataset"],
+                run["preset"],
+                run.get("variant") or "",
+                str(run["seed"]),
+                run["status"],
+                _number(run.get("knn_top1")),
+                _number(run.get("linear_top1")),
+                _number(run.get("seconds"), 0),
+            ]
+            for run in runs
+        ],
+    )
 
 
 def write_markdown(

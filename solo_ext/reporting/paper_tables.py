@@ -51,8 +51,11 @@ class PaperTable:
 
 
 def _table(name, title, source, protocol, columns, rows: Dict[str, Tuple[Cell, ...]]) -> PaperTable:
-    cells = {(row, column.label): cell
-             for row, row_cells in rows.items() for column, cell in zip(columns, row_cells, strict=True)}
+    cells = {
+        (row, column.label): cell
+        for row, row_cells in rows.items()
+        for column, cell in zip(columns, row_cells, strict=True)
+    }
     return PaperTable(name, title, source, protocol, tuple(columns), tuple(rows), cells)
 
 
@@ -74,12 +77,23 @@ _MAGMA_ROWS = (
     ("VICReg", "vicreg", None, None),
     ("M-VICReg", "m_vicreg", 1.0, 0.0),
 )
-_MAGMA_DATASETS = (("CIFAR-100", "cifar100"), ("STL-10", "stl10"), ("Tiny-ImageNet", "tiny-imagenet"),
-                   ("ImageNet-100", "imagenet100"))
+_MAGMA_DATASETS = (
+    ("CIFAR-100", "cifar100"),
+    ("STL-10", "stl10"),
+    ("Tiny-ImageNet", "tiny-imagenet"),
+    ("ImageNet-100", "imagenet100"),
+)
 
 
-def _magma_run(method: str, dataset: str, weight: Optional[float], uniformity: Optional[float], backbone: Optional[str] = None,
-               start_epoch: Optional[int] = None, duration: int = 100) -> Dict[str, Any]:
+def _magma_run(
+    method: str,
+    dataset: str,
+    weight: Optional[float],
+    uniformity: Optional[float],
+    backbone: Optional[str] = None,
+    start_epoch: Optional[int] = None,
+    duration: int = 100,
+) -> Dict[str, Any]:
     """Pretraining conditions of a MAGMA-paper run (magma.md, "Hyperparameters (supplement)").
 
     Backbone: ViT-B for the MAE family on ImageNet-100, ViT-Tiny otherwise; e_st: 60 for the MAE family on
@@ -90,15 +104,25 @@ def _magma_run(method: str, dataset: str, weight: Optional[float], uniformity: O
         backbone = "vit_base" if mae_family and dataset == "imagenet100" else "vit_tiny"
     if start_epoch is None:
         start_epoch = 60 if mae_family and dataset == "cifar100" else 10
-    match: Dict[str, Any] = {"method": method, "backbone": backbone, "pretrain_dataset": dataset, "dataset": dataset,
-                             "train_subset": None}
+    match: Dict[str, Any] = {
+        "method": method,
+        "backbone": backbone,
+        "pretrain_dataset": dataset,
+        "dataset": dataset,
+        "train_subset": None,
+    }
     if mae_family:
         match["mask_ratio"] = 0.75
     if weight is not None:
         match.update(magma_weight=weight, uniformity_weight=uniformity)
         if weight > 0:
-            match.update(magma_start_epoch=start_epoch, magma_duration=duration, magma_reference_layers=(10,),
-                         magma_target_layer=-1, magma_rbf_scale=1.0)
+            match.update(
+                magma_start_epoch=start_epoch,
+                magma_duration=duration,
+                magma_reference_layers=(10,),
+                magma_target_layer=-1,
+                magma_rbf_scale=1.0,
+            )
     return match
 
 
@@ -114,17 +138,28 @@ def _magma_table1() -> PaperTable:
         "VICReg": ("63.6/60.8", "87.4/84.5", "45.2/40.5", "68.4/62.1"),
         "M-VICReg": ("64.7/61.9", "87.4/84.5", "45.8/40.5", "70.4/65.1"),
     }
-    columns = [Column(f"{label} {kind}") for label, _ in _MAGMA_DATASETS for kind in ("linear", "kNN")]
+    columns = [
+        Column(f"{label} {kind}") for label, _ in _MAGMA_DATASETS for kind in ("linear", "kNN")
+    ]
     rows = {}
     for row, method, weight, uniformity in _MAGMA_ROWS:
         cells = []
         for (_, dataset), pair in zip(_MAGMA_DATASETS, numbers[row]):
             linear, knn = pair.split("/")
             run = _magma_run(method, dataset, weight, uniformity)
-            cells += [Cell(linear, ({**run, "eval": "linear"},)), Cell(knn, ({**run, "eval": KNN_MAGMA},))]
+            cells += [
+                Cell(linear, ({**run, "eval": "linear"},)),
+                Cell(knn, ({**run, "eval": KNN_MAGMA},)),
+            ]
         rows[row] = tuple(cells)
-    return _table("magma-table1", "MAGMA Table 1: linear / kNN top-1 (%)", "MAGMA (Dondera et al., WACV 2025), Table 1",
-                  f"linear probe (task linear) and kNN ({KNN_MAGMA}) on the pretraining dataset", columns, rows)
+    return _table(
+        "magma-table1",
+        "MAGMA Table 1: linear / kNN top-1 (%)",
+        "MAGMA (Dondera et al., WACV 2025), Table 1",
+        f"linear probe (task linear) and kNN ({KNN_MAGMA}) on the pretraining dataset",
+        columns,
+        rows,
+    )
 
 
 def _magma_table4() -> PaperTable:
@@ -144,32 +179,59 @@ def _magma_table4() -> PaperTable:
         ("M-MAE e_dur=200", 1.0, 10, 200, "69.0"),
         ("M-MAE e_dur=390", 1.0, 10, 390, "68.5"),
     )
-    rows = {"MAE (baseline)": (Cell("58.0", ({**_magma_run("mae", "imagenet100", None, None), "eval": "linear"},)),)}
+    rows = {
+        "MAE (baseline)": (
+            Cell("58.0", ({**_magma_run("mae", "imagenet100", None, None), "eval": "linear"},)),
+        )
+    }
     for label, weight, start, duration, number in sweep:
         run = _magma_run("m_mae", "imagenet100", weight, 0.0, start_epoch=start, duration=duration)
         rows[label] = (Cell(number, ({**run, "eval": "linear"},)),)
-    return _table("magma-table4", "MAGMA Table 4: M-MAE schedule ablation, ImageNet-100 linear top-1 (%)",
-                  "MAGMA (Dondera et al., WACV 2025), Table 4", "ViT-B/16, mask 0.75; linear probe on ImageNet-100",
-                  [Column("ImageNet-100 linear")], rows)
+    return _table(
+        "magma-table4",
+        "MAGMA Table 4: M-MAE schedule ablation, ImageNet-100 linear top-1 (%)",
+        "MAGMA (Dondera et al., WACV 2025), Table 4",
+        "ViT-B/16, mask 0.75; linear probe on ImageNet-100",
+        [Column("ImageNet-100 linear")],
+        rows,
+    )
 
 
 def _magma_table5() -> PaperTable:
     # magma.md, "Evaluation protocol and the numbers to reproduce", Table 5 (ImageNet-100 linear, ViT-S/B/L)
-    numbers = {"MAE": ("46.8", "57.9", "60.6"), "M-MAE": ("61.2", "69.2", "73.9"), "U-MAE": ("57.6", "69.5", "78.2"),
-               "MU-MAE": ("62", "73.4", "78.4")}
+    numbers = {
+        "MAE": ("46.8", "57.9", "60.6"),
+        "M-MAE": ("61.2", "69.2", "73.9"),
+        "U-MAE": ("57.6", "69.5", "78.2"),
+        "MU-MAE": ("62", "73.4", "78.4"),
+    }
     backbones = (("ViT-S", "vit_small"), ("ViT-B", "vit_base"), ("ViT-L", "vit_large"))
     rows = {}
     for row, method, weight, uniformity in _MAGMA_ROWS[:4]:
         rows[row] = tuple(
-            Cell(number, ({**_magma_run(method, "imagenet100", weight, uniformity, backbone=name), "eval": "linear"},))
+            Cell(
+                number,
+                (
+                    {
+                        **_magma_run(method, "imagenet100", weight, uniformity, backbone=name),
+                        "eval": "linear",
+                    },
+                ),
+            )
             for (_, name), number in zip(backbones, numbers[row])
         )
-    return _table("magma-table5", "MAGMA Table 5: ImageNet-100 linear top-1 (%) by backbone",
-                  "MAGMA (Dondera et al., WACV 2025), Table 5", "linear probe on ImageNet-100",
-                  [Column(label) for label, _ in backbones], rows)
+    return _table(
+        "magma-table5",
+        "MAGMA Table 5: ImageNet-100 linear top-1 (%) by backbone",
+        "MAGMA (Dondera et al., WACV 2025), Table 5",
+        "linear probe on ImageNet-100",
+        [Column(label) for label, _ in backbones],
+        rows,
+    )
 
 
 # ---------------------------------------------------------------- SMAE (smae.md)
+
 
 def _smae_run(alpha: float, masking: str, eval_: str, dataset: str) -> Tuple[Dict[str, Any], ...]:
     """Conditions of an SMAE-paper run: ViT-Lite, Tiny-ImageNet pretraining, raw pixel targets (smae.md).
@@ -179,8 +241,15 @@ def _smae_run(alpha: float, masking: str, eval_: str, dataset: str) -> Tuple[Dic
     different loss and fills no cell. Random masking at ratio 0.75, block masking at 0.5.
     """
     ratio = 0.75 if masking == "random" else 0.5
-    common = {"backbone": "vit_lite", "pretrain_dataset": "tiny-imagenet", "dataset": dataset, "train_subset": None,
-              "eval": eval_, "mask_ratio": ratio, "norm_pix_loss": False}
+    common = {
+        "backbone": "vit_lite",
+        "pretrain_dataset": "tiny-imagenet",
+        "dataset": dataset,
+        "train_subset": None,
+        "eval": eval_,
+        "mask_ratio": ratio,
+        "norm_pix_loss": False,
+    }
     smae = {**common, "method": "smae", "smae_alpha": alpha, "smae_masking": masking}
     if alpha < 1:  # with alpha 1 the pixel term has weight 0, so its form does not matter
         smae["smae_pixel_loss"] = "masked" if alpha == 0 else "all"
@@ -200,36 +269,69 @@ def _smae_finetune() -> PaperTable:
         ("SMAE α=1 random 75%", 1.0, "random", ("52.70", "39.67")),
         ("SMAE α=1 block 50%", 1.0, "block", ("51.05", "42.90")),
     )
-    rows = {"Supervised (paper only)": _paper_only("48.58", "19.70"), "DINO (paper only)": _paper_only("41.72", "24.09")}
+    rows = {
+        "Supervised (paper only)": _paper_only("48.58", "19.70"),
+        "DINO (paper only)": _paper_only("41.72", "24.09"),
+    }
     for label, alpha, masking, numbers in sweep:
-        rows[label] = tuple(Cell(number, _smae_run(alpha, masking, "finetune", dataset))
-                            for (_, dataset), number in zip(columns, numbers))
-    return _table("smae-finetune", "SMAE: fine-tune top-1 (%) after Tiny-ImageNet pretraining",
-                  "[Re] MAE small scale (Charisoudis et al., ReScience C 2023), fine-tuning results", "ViT-Lite 7/4 pretrained on Tiny-ImageNet; fine-tuned (task finetune) at 64 px",
-                  [Column(label) for label, _ in columns], rows)
+        rows[label] = tuple(
+            Cell(number, _smae_run(alpha, masking, "finetune", dataset))
+            for (_, dataset), number in zip(columns, numbers)
+        )
+    return _table(
+        "smae-finetune",
+        "SMAE: fine-tune top-1 (%) after Tiny-ImageNet pretraining",
+        "[Re] MAE small scale (Charisoudis et al., ReScience C 2023), fine-tuning results",
+        "ViT-Lite 7/4 pretrained on Tiny-ImageNet; fine-tuned (task finetune) at 64 px",
+        [Column(label) for label, _ in columns],
+        rows,
+    )
 
 
 def _smae_mask_ratio() -> PaperTable:
     # smae.md, "Numbers": MAE mask-ratio sweep, linear probe on Tiny-ImageNet (paper: 200 + 50 epochs)
-    sweep = (("50%", 0.5, "31.32"), ("60%", 0.6, "32.03"), ("65%", 0.65, "32.32"), ("70%", 0.7, "30.58"),
-             ("75%", 0.75, "32.04"), ("80%", 0.8, "31.66"), ("85%", 0.85, "29.61"), ("90%", 0.9, "28.14"))
+    sweep = (
+        ("50%", 0.5, "31.32"),
+        ("60%", 0.6, "32.03"),
+        ("65%", 0.65, "32.32"),
+        ("70%", 0.7, "30.58"),
+        ("75%", 0.75, "32.04"),
+        ("80%", 0.8, "31.66"),
+        ("85%", 0.85, "29.61"),
+        ("90%", 0.9, "28.14"),
+    )
     rows = {}
     for label, ratio, number in sweep:
-        alternatives = tuple({**run, "mask_ratio": ratio} for run in _smae_run(0.0, "random", "linear", "tiny-imagenet"))
+        alternatives = tuple(
+            {**run, "mask_ratio": ratio}
+            for run in _smae_run(0.0, "random", "linear", "tiny-imagenet")
+        )
         rows[f"MAE mask {label}"] = (Cell(number, alternatives),)
-    return _table("smae-mask-ratio", "SMAE paper: MAE linear probe top-1 (%) by mask ratio",
-                  "[Re] MAE small scale (Charisoudis et al., ReScience C 2023), mask-ratio sweep", "ViT-Lite 7/4 MAE, random masking; linear probe on Tiny-ImageNet",
-                  [Column("Tiny-ImageNet linear")], rows)
+    return _table(
+        "smae-mask-ratio",
+        "SMAE paper: MAE linear probe top-1 (%) by mask ratio",
+        "[Re] MAE small scale (Charisoudis et al., ReScience C 2023), mask-ratio sweep",
+        "ViT-Lite 7/4 MAE, random masking; linear probe on Tiny-ImageNet",
+        [Column("Tiny-ImageNet linear")],
+        rows,
+    )
 
 
 # ---------------------------------------------------------------- ViC-MAE (vicmae.md)
+
 
 def _vicmae_linear() -> PaperTable:
     # vicmae.md, "Numbers (IN-1K, ViT-B)": linear probe top-1 / top-5. The published ViC-MAE number came from
     # the code preset; both presets are compared with it, each in its own row.
     columns = (Column("ImageNet linear top-1", "acc1"), Column("ImageNet linear top-5", "acc5"))
-    common = {"method": "vicmae", "backbone": "vit_base", "pretrain_dataset": "imagenet", "dataset": "imagenet",
-              "train_subset": None, "eval": "linear"}
+    common = {
+        "method": "vicmae",
+        "backbone": "vit_base",
+        "pretrain_dataset": "imagenet",
+        "dataset": "imagenet",
+        "train_subset": None,
+        "eval": "linear",
+    }
     code = {**common, "vicmae_loss": "nt_xent", "vicmae_projector": "code"}
     paper = {**common, "vicmae_loss": "clip", "vicmae_projector": "paper"}
     rows = {
@@ -238,8 +340,14 @@ def _vicmae_linear() -> PaperTable:
         "ViC-MAE, code preset (nt_xent)": (Cell("67.66", (code,)), Cell("86.22", (code,))),
         "ViC-MAE, paper preset (clip)": (Cell("67.66", (paper,)), Cell("86.22", (paper,))),
     }
-    return _table("vicmae-linear", "ViC-MAE: ImageNet-1K linear probe top-1 / top-5 (%)", "ViC-MAE (Hernandez et al.), ImageNet-1K linear probe",
-                  "ViT-B pretrained and linear-probed on ImageNet", columns, rows)
+    return _table(
+        "vicmae-linear",
+        "ViC-MAE: ImageNet-1K linear probe top-1 / top-5 (%)",
+        "ViC-MAE (Hernandez et al.), ImageNet-1K linear probe",
+        "ViT-B pretrained and linear-probed on ImageNet",
+        columns,
+        rows,
+    )
 
 
 # ---------------------------------------------------------------- ColorMAE (colormae.md)
@@ -249,35 +357,80 @@ _COLORMAE_COLUMNS = (("ImageNet fine-tune", "finetune"), ("ImageNet linear", "li
 
 def _colormae_run(mask_ratio: float, num_patterns: int) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """Conditions per column: ColorMAE-G (green bank generated from settings, no schedule), ViT-B, ImageNet."""
-    run = {"method": "colormae", "backbone": "vit_base", "pretrain_dataset": "imagenet", "dataset": "imagenet",
-           "train_subset": None, "mask_ratio": mask_ratio, "colormae_color": "green", "colormae_num_patterns": num_patterns,
-           "colormae_patterns": None, "colormae_schedule": ()}
+    run = {
+        "method": "colormae",
+        "backbone": "vit_base",
+        "pretrain_dataset": "imagenet",
+        "dataset": "imagenet",
+        "train_subset": None,
+        "mask_ratio": mask_ratio,
+        "colormae_color": "green",
+        "colormae_num_patterns": num_patterns,
+        "colormae_patterns": None,
+        "colormae_schedule": (),
+    }
     return tuple({**run, "eval": eval_} for _, eval_ in _COLORMAE_COLUMNS)
 
 
 def _colormae_mask_ratio() -> PaperTable:
     # colormae.md, "Numbers (ColorMAE-G, ViT-B, 300 epochs, IN-1K)": mask ratio sweep, FT / LP
-    sweep = (("20%", 0.2, "82.51", "54.18"), ("50%", 0.5, "82.97", "61.92"), ("75%", 0.75, "82.98", "63.30"),
-             ("85%", 0.85, "82.54", "60.12"), ("90%", 0.9, "81.89", "57.84"))
-    rows = {f"ColorMAE-G mask {label}": tuple(Cell(number, (run,)) for number, run in zip((ft, lp), _colormae_run(ratio, 3072)))
-            for label, ratio, ft, lp in sweep}
-    return _table("colormae-mask-ratio", "ColorMAE-G: ImageNet top-1 (%) by mask ratio", "ColorMAE (Hinojosa et al., ECCV 2024), mask-ratio ablation",
-                  "ViT-B/16, green bank of 3072 patterns; fine-tune (task finetune) and linear probe on ImageNet",
-                  [Column(label) for label, _ in _COLORMAE_COLUMNS], rows)
+    sweep = (
+        ("20%", 0.2, "82.51", "54.18"),
+        ("50%", 0.5, "82.97", "61.92"),
+        ("75%", 0.75, "82.98", "63.30"),
+        ("85%", 0.85, "82.54", "60.12"),
+        ("90%", 0.9, "81.89", "57.84"),
+    )
+    rows = {
+        f"ColorMAE-G mask {label}": tuple(
+            Cell(number, (run,)) for number, run in zip((ft, lp), _colormae_run(ratio, 3072))
+        )
+        for label, ratio, ft, lp in sweep
+    }
+    return _table(
+        "colormae-mask-ratio",
+        "ColorMAE-G: ImageNet top-1 (%) by mask ratio",
+        "ColorMAE (Hinojosa et al., ECCV 2024), mask-ratio ablation",
+        "ViT-B/16, green bank of 3072 patterns; fine-tune (task finetune) and linear probe on ImageNet",
+        [Column(label) for label, _ in _COLORMAE_COLUMNS],
+        rows,
+    )
 
 
 def _colormae_patterns() -> PaperTable:
     # colormae.md, "Numbers (ColorMAE-G, ViT-B, 300 epochs, IN-1K)": pattern count sweep, FT / LP
-    sweep = ((64, "82.98", "63.27"), (512, "83.00", "62.43"), (3072, "82.98", "63.30"), (4096, "82.85", "63.16"))
-    rows = {f"ColorMAE-G {count} patterns": tuple(Cell(number, (run,)) for number, run in zip((ft, lp), _colormae_run(0.75, count)))
-            for count, ft, lp in sweep}
-    return _table("colormae-patterns", "ColorMAE-G: ImageNet top-1 (%) by number of patterns", "ColorMAE (Hinojosa et al., ECCV 2024), pattern-count ablation",
-                  "ViT-B/16, mask 0.75, green bank; fine-tune (task finetune) and linear probe on ImageNet",
-                  [Column(label) for label, _ in _COLORMAE_COLUMNS], rows)
+    sweep = (
+        (64, "82.98", "63.27"),
+        (512, "83.00", "62.43"),
+        (3072, "82.98", "63.30"),
+        (4096, "82.85", "63.16"),
+    )
+    rows = {
+        f"ColorMAE-G {count} patterns": tuple(
+            Cell(number, (run,)) for number, run in zip((ft, lp), _colormae_run(0.75, count))
+        )
+        for count, ft, lp in sweep
+    }
+    return _table(
+        "colormae-patterns",
+        "ColorMAE-G: ImageNet top-1 (%) by number of patterns",
+        "ColorMAE (Hinojosa et al., ECCV 2024), pattern-count ablation",
+        "ViT-B/16, mask 0.75, green bank; fine-tune (task finetune) and linear probe on ImageNet",
+        [Column(label) for label, _ in _COLORMAE_COLUMNS],
+        rows,
+    )
 
 
 PAPER_TABLES: Dict[str, PaperTable] = {
     table.name: table
-    for table in (_magma_table1(), _magma_table4(), _magma_table5(), _smae_finetune(), _smae_mask_ratio(),
-                  _vicmae_linear(), _colormae_mask_ratio(), _colormae_patterns())
+    for table in (
+        _magma_table1(),
+        _magma_table4(),
+        _magma_table5(),
+        _smae_finetune(),
+        _smae_mask_ratio(),
+        _vicmae_linear(),
+        _colormae_mask_ratio(),
+        _colormae_patterns(),
+    )
 }

@@ -64,13 +64,37 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from solo_ext.config.specs import method_order
-from solo_ext.reporting.paper_tables import PAPER_TABLES, Cell, PaperTable
 from solo_ext.launch.results import find_results
+from solo_ext.reporting.paper_tables import PAPER_TABLES, Cell, PaperTable
 
-__all__ = ["CSV_FIELDS", "Entry", "Report", "build_parser", "build_report", "dataset_key", "load_entries", "main",
-           "pretrain_facts", "render_csv", "render_markdown"]
+__all__ = [
+    "CSV_FIELDS",
+    "Entry",
+    "Report",
+    "build_parser",
+    "build_report",
+    "dataset_key",
+    "load_entries",
+    "main",
+    "pretrain_facts",
+    "render_csv",
+    "render_markdown",
+]
 
-CSV_FIELDS = ("table", "row", "column", "metric", "ours_mean", "ours_std", "n", "paper", "diff", "status", "runs", "settings")
+CSV_FIELDS = (
+    "table",
+    "row",
+    "column",
+    "metric",
+    "ours_mean",
+    "ours_std",
+    "n",
+    "paper",
+    "diff",
+    "status",
+    "runs",
+    "settings",
+)
 
 # custom ImageFolders recognised from their path, first match wins
 _CUSTOM_DATASETS = (
@@ -80,17 +104,34 @@ _CUSTOM_DATASETS = (
 )
 _TRAIN_SUBSET = re.compile(r"train_\d+pct")
 DATASET_LABELS = {
-    "cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "stl10": "STL-10", "tiny-imagenet": "Tiny-ImageNet",
-    "cub200": "CUB-200", "imagenet100": "ImageNet-100", "imagenet": "ImageNet", "digits": "digits",
+    "cifar10": "CIFAR-10",
+    "cifar100": "CIFAR-100",
+    "stl10": "STL-10",
+    "tiny-imagenet": "Tiny-ImageNet",
+    "cub200": "CUB-200",
+    "imagenet100": "ImageNet-100",
+    "imagenet": "ImageNet",
+    "digits": "digits",
 }
 _METHOD_ORDER = method_order()
 # pretraining facts always shown in a generic row label; the others only where they tell groups apart
 _HEAD_FACTS = ("method", "backbone", "patch_size", "pretrain_dataset", "max_epochs")
 _SHORT_NAMES = {
-    "mask_ratio": "mask", "magma_weight": "λ", "magma_start_epoch": "e_st", "magma_duration": "e_dur",
-    "magma_reference_layers": "ref", "magma_target_layer": "target", "magma_rbf_scale": "rbf", "uniformity_weight": "unif",
-    "smae_alpha": "α", "smae_masking": "masking", "smae_pixel_loss": "pixel_loss", "colormae_color": "color",
-    "colormae_num_patterns": "patterns", "colormae_mode": "mode", "colormae_patterns": "bank",
+    "mask_ratio": "mask",
+    "magma_weight": "λ",
+    "magma_start_epoch": "e_st",
+    "magma_duration": "e_dur",
+    "magma_reference_layers": "ref",
+    "magma_target_layer": "target",
+    "magma_rbf_scale": "rbf",
+    "uniformity_weight": "unif",
+    "smae_alpha": "α",
+    "smae_masking": "masking",
+    "smae_pixel_loss": "pixel_loss",
+    "colormae_color": "color",
+    "colormae_num_patterns": "patterns",
+    "colormae_mode": "mode",
+    "colormae_patterns": "bank",
     "colormae_schedule": "schedule",
 }
 _MISSING = object()
@@ -135,7 +176,9 @@ def pretrain_facts(pretrain: Optional[dict]) -> Dict[str, Any]:
         "method": pretrain.get("method"),
         "backbone": backbone.get("name"),
         "patch_size": (backbone.get("kwargs") or {}).get("patch_size"),
-        "pretrain_dataset": dataset_key(data.get("dataset"), data.get("train_path"), data.get("val_path")),
+        "pretrain_dataset": dataset_key(
+            data.get("dataset"), data.get("train_path"), data.get("val_path")
+        ),
         "max_epochs": pretrain.get("max_epochs"),
     }
     for key in ("mask_ratio", "norm_pix_loss"):
@@ -154,8 +197,13 @@ def pretrain_facts(pretrain: Optional[dict]) -> Dict[str, Any]:
         facts.update(smae_alpha=smae.get("alpha"), smae_masking=smae.get("masking"))
         if not (_is_number(smae.get("alpha")) and smae["alpha"] == 1):
             facts["smae_pixel_loss"] = smae.get("pixel_loss")
-    for section, keys in (("colormae", ("color", "num_patterns", "mode", "patterns", "schedule")),
-                          ("vicmae", ("loss", "projector", "temperature", "rec_weight", "con_weight", "con_start_epoch"))):
+    for section, keys in (
+        ("colormae", ("color", "num_patterns", "mode", "patterns", "schedule")),
+        (
+            "vicmae",
+            ("loss", "projector", "temperature", "rec_weight", "con_weight", "con_start_epoch"),
+        ),
+    ):
         if isinstance(sections[section], dict):
             facts.update({f"{section}_{key}": sections[section].get(key) for key in keys})
     return {key: _freeze(value) for key, value in facts.items()}
@@ -183,12 +231,23 @@ def _evaluations(record: dict) -> List[Tuple[str, Dict[str, float]]]:
     settings = record.get("settings") or {}
     entries = [e for e in record.get("all") or () if isinstance(e, dict)]
     if not entries:
-        entries = [{"k": _single(settings.get("k")),
-                    "distance": _single(settings.get("distance", settings.get("distance_function"))),
-                    "T": _single(settings.get("T", settings.get("temperature"))), **metrics}]
+        entries = [
+            {
+                "k": _single(settings.get("k")),
+                "distance": _single(settings.get("distance", settings.get("distance_function"))),
+                "T": _single(settings.get("T", settings.get("temperature"))),
+                **metrics,
+            }
+        ]
     return [
-        (_knn_label(e.get("k"), e.get("distance", e.get("distance_function")), e.get("T", e.get("temperature"))),
-         {m: float(e[m]) for m in ("acc1", "acc5") if _is_number(e.get(m))})
+        (
+            _knn_label(
+                e.get("k"),
+                e.get("distance", e.get("distance_function")),
+                e.get("T", e.get("temperature")),
+            ),
+            {m: float(e[m]) for m in ("acc1", "acc5") if _is_number(e.get(m))},
+        )
         for e in entries
     ]
 
@@ -220,18 +279,35 @@ def load_entries(run_dirs: Sequence[str]) -> List[Entry]:
             seen.add(path.resolve())
             pretrain = record.get("pretrain")
             facts = pretrain_facts(pretrain)
-            signature = tuple(facts.items()) or (("pretrained_checkpoint", record.get("pretrained_checkpoint")),)
+            signature = tuple(facts.items()) or (
+                ("pretrained_checkpoint", record.get("pretrained_checkpoint")),
+            )
             train_path = record.get("train_path")
-            subset = Path(train_path).name if train_path and _TRAIN_SUBSET.fullmatch(Path(train_path).name) else None
-            common = {"task": record["task"], "dataset": dataset_key(record.get("dataset"), train_path, record.get("val_path")),
-                      "train_subset": subset}
+            subset = (
+                Path(train_path).name
+                if train_path and _TRAIN_SUBSET.fullmatch(Path(train_path).name)
+                else None
+            )
+            common = {
+                "task": record["task"],
+                "dataset": dataset_key(record.get("dataset"), train_path, record.get("val_path")),
+                "train_subset": subset,
+            }
             for label, metrics in _evaluations(record):
-                entries.append(Entry(
-                    path=path, eval=label, metrics=metrics, facts={**facts, **common, "eval": label}, signature=signature,
-                    seed=pretrain.get("seed") if isinstance(pretrain, dict) else None,
-                    written=str(record.get("written") or ""),
-                    name=str(pretrain.get("name")) if isinstance(pretrain, dict) and pretrain.get("name") else "",
-                ))
+                entries.append(
+                    Entry(
+                        path=path,
+                        eval=label,
+                        metrics=metrics,
+                        facts={**facts, **common, "eval": label},
+                        signature=signature,
+                        seed=pretrain.get("seed") if isinstance(pretrain, dict) else None,
+                        written=str(record.get("written") or ""),
+                        name=str(pretrain.get("name"))
+                        if isinstance(pretrain, dict) and pretrain.get("name")
+                        else "",
+                    )
+                )
     if not entries:
         raise ValueError(
             f"RUN_DIR: no solo-ext results files below {', '.join(map(str, run_dirs))} "
@@ -289,7 +365,12 @@ class CellValues:
         values = [e.metrics[metric] for e in used]
         if not values:
             return None, None, 0, []
-        return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else None), len(values), used
+        return (
+            statistics.fmean(values),
+            (statistics.stdev(values) if len(values) > 1 else None),
+            len(values),
+            used,
+        )
 
 
 def _newest_per_seed(entries: List[Entry]) -> CellValues:
@@ -309,7 +390,10 @@ def _choose_group(entries: List[Entry]) -> Tuple[List[Entry], List[Entry]]:
     groups: Dict[tuple, List[Entry]] = defaultdict(list)
     for entry in entries:
         groups[entry.signature].append(entry)
-    best = max(groups, key=lambda sig: (len({e.seed for e in groups[sig]}), max(e.written for e in groups[sig])))
+    best = max(
+        groups,
+        key=lambda sig: (len({e.seed for e in groups[sig]}), max(e.written for e in groups[sig])),
+    )
     return groups[best], [e for sig, members in groups.items() if sig != best for e in members]
 
 
@@ -332,12 +416,24 @@ def _ours_text(mean: float, std: Optional[float], n: int) -> str:
     return f"{mean:.2f}" if n == 1 else f"{mean:.2f} ± {std:.2f} (n={n})"
 
 
-def _csv_row(table, row, column, metric, mean, std, n, paper: Optional[str], status, used, signature) -> Dict[str, Any]:
+def _csv_row(
+    table, row, column, metric, mean, std, n, paper: Optional[str], status, used, signature
+) -> Dict[str, Any]:
     diff = mean - float(paper) if mean is not None and paper is not None else None
-    return {"table": table, "row": row, "column": column, "metric": metric, "ours_mean": _number(mean),
-            "ours_std": _number(std), "n": n, "paper": "" if paper is None else paper, "diff": _number(diff),
-            "status": status, "runs": ";".join(str(e.path) for e in used),
-            "settings": json.dumps(dict(signature), ensure_ascii=False) if signature else ""}
+    return {
+        "table": table,
+        "row": row,
+        "column": column,
+        "metric": metric,
+        "ours_mean": _number(mean),
+        "ours_std": _number(std),
+        "n": n,
+        "paper": "" if paper is None else paper,
+        "diff": _number(diff),
+        "status": status,
+        "runs": ";".join(str(e.path) for e in used),
+        "settings": json.dumps(dict(signature), ensure_ascii=False) if signature else "",
+    }
 
 
 @dataclass
@@ -349,8 +445,12 @@ class _FilledCell:
     std: Optional[float] = None
     n: int = 0
     kept: List[Entry] = field(default_factory=list)
-    chosen: List[Entry] = field(default_factory=list)  # the run group's records (kept and superseded)
-    others: List[Entry] = field(default_factory=list)  # records of other groups that met the conditions
+    chosen: List[Entry] = field(
+        default_factory=list
+    )  # the run group's records (kept and superseded)
+    others: List[Entry] = field(
+        default_factory=list
+    )  # records of other groups that met the conditions
     superseded: List[Tuple[Entry, Entry]] = field(default_factory=list)
 
 
@@ -362,15 +462,29 @@ def _fill(cell: Cell, metric: str, entries: List[Entry]) -> _FilledCell:
         return _FilledCell("missing")
     chosen, others = _choose_group(matched)
     values = _newest_per_seed(chosen)
-    mean, std, n, kept = values.stats(metric)  # mean None: the group's records lack this metric (e.g. top-5)
-    return _FilledCell("ok" if mean is not None else "missing", mean, std, n, kept, chosen, others, values.superseded)
+    mean, std, n, kept = values.stats(
+        metric
+    )  # mean None: the group's records lack this metric (e.g. top-5)
+    return _FilledCell(
+        "ok" if mean is not None else "missing",
+        mean,
+        std,
+        n,
+        kept,
+        chosen,
+        others,
+        values.superseded,
+    )
 
 
 def _paper_report(table: PaperTable, entries: List[Entry]) -> Report:
     report = Report(
-        [f"# {table.name}: {table.title}", "",
-         f"Paper numbers: {table.source}. Ours: {table.protocol}.",
-         "Cell: ours (mean ± std over seeds, n seeds) / paper / Δ = ours − paper; `missing`: no run of ours."],
+        [
+            f"# {table.name}: {table.title}",
+            "",
+            f"Paper numbers: {table.source}. Ours: {table.protocol}.",
+            "Cell: ours (mean ± std over seeds, n seeds) / paper / Δ = ours − paper; `missing`: no run of ours.",
+        ],
         ["method / setting"] + [column.label for column in table.columns],
     )
     used, superseded, rejected = set(), {}, {}
@@ -382,8 +496,11 @@ def _paper_report(table: PaperTable, entries: List[Entry]) -> Report:
             signature = filled.chosen[0].signature if filled.chosen else ()
             used.update(id(e) for e in filled.chosen)
             for other in filled.others:
-                rejected.setdefault(id(other), f"cell {row} / {column.label} is filled by another run group with more "
-                                               f"seeds or newer records ({_describe(signature)})")
+                rejected.setdefault(
+                    id(other),
+                    f"cell {row} / {column.label} is filled by another run group with more "
+                    f"seeds or newer records ({_describe(signature)})",
+                )
             for old, new in filled.superseded:
                 superseded[(str(old.path), old.eval)] = (old, new, row, column.label)
 
@@ -392,8 +509,21 @@ def _paper_report(table: PaperTable, entries: List[Entry]) -> Report:
                 ours = _ours_text(filled.mean, filled.std, filled.n)
                 diff = f"{filled.mean - float(cell.paper):+.2f}" if cell.paper is not None else "–"
             cells_text.append(f"{ours} / {cell.paper if cell.paper is not None else '–'} / {diff}")
-            report.csv_rows.append(_csv_row(table.name, row, column.label, column.metric, filled.mean, filled.std, filled.n,
-                                            cell.paper, filled.status, filled.kept, signature))
+            report.csv_rows.append(
+                _csv_row(
+                    table.name,
+                    row,
+                    column.label,
+                    column.metric,
+                    filled.mean,
+                    filled.std,
+                    filled.n,
+                    cell.paper,
+                    filled.status,
+                    filled.kept,
+                    signature,
+                )
+            )
         report.body.append([row] + cells_text)
     _add_superseded_notes(report, superseded.values())
     _add_unused_notes(report, entries, used, rejected)
@@ -405,27 +535,41 @@ def _add_superseded_notes(report: Report, superseded) -> None:
         return
     report.notes += ["", "Same seed and cell more than once: the newest `written` is kept."]
     for old, new, row, column in sorted(superseded, key=lambda s: (str(s[0].path), s[0].eval)):
-        report.notes.append(f"- {row} / {column}, seed {_fmt(old.seed)}: kept `{new.path}` (written {new.written}), "
-                            f"ignored `{old.path}` (written {old.written})")
+        report.notes.append(
+            f"- {row} / {column}, seed {_fmt(old.seed)}: kept `{new.path}` (written {new.written}), "
+            f"ignored `{old.path}` (written {old.written})"
+        )
 
 
-def _add_unused_notes(report: Report, entries: List[Entry], used: set, rejected: Dict[int, str]) -> None:
+def _add_unused_notes(
+    report: Report, entries: List[Entry], used: set, rejected: Dict[int, str]
+) -> None:
     """Lists the files none of whose evaluations fill a cell, each once, with settings and the reason."""
     by_file: Dict[str, List[Entry]] = defaultdict(list)
     for entry in entries:
         by_file[str(entry.path)].append(entry)
-    unused = {path: group for path, group in by_file.items() if not any(id(e) in used for e in group)}
+    unused = {
+        path: group for path, group in by_file.items() if not any(id(e) in used for e in group)
+    }
     if not unused:
         return
-    report.notes += ["", f"Not in this table ({len(unused)} results file{'s' if len(unused) != 1 else ''}):"]
+    report.notes += [
+        "",
+        f"Not in this table ({len(unused)} results file{'s' if len(unused) != 1 else ''}):",
+    ]
     for path, group in sorted(unused.items()):
         first = group[0]
         evaluations = ", ".join(e.eval for e in group)
-        reason = next((rejected[id(e)] for e in group if id(e) in rejected), "no cell of this table matches its settings")
+        reason = next(
+            (rejected[id(e)] for e in group if id(e) in rejected),
+            "no cell of this table matches its settings",
+        )
         name = f"{first.name}, " if first.name else ""
         seed = f", seed {_fmt(first.seed)}" if first.seed is not None else ""
-        report.notes.append(f"- `{path}`: {name}{_describe(first.signature)}{seed}; {evaluations} on "
-                            f"{_dataset_label(first.facts['dataset'])}: {reason}")
+        report.notes.append(
+            f"- `{path}`: {name}{_describe(first.signature)}{seed}; {evaluations} on "
+            f"{_dataset_label(first.facts['dataset'])}: {reason}"
+        )
 
 
 def _generic_report(entries: List[Entry]) -> Report:
@@ -439,10 +583,19 @@ def _generic_report(entries: List[Entry]) -> Report:
 
     dataset_order = list(DATASET_LABELS)
     eval_order = ("linear", "finetune")
-    columns = sorted({column_key(e) for e in entries}, key=lambda c: (
-        dataset_order.index(c[0]) if c[0] in dataset_order else len(dataset_order), c[0], c[1],
-        eval_order.index(c[2]) if c[2] in eval_order else len(eval_order), c[2]))
-    labels = {c: " ".join(part for part in (_dataset_label(c[0]), c[1], c[2]) if part) for c in columns}
+    columns = sorted(
+        {column_key(e) for e in entries},
+        key=lambda c: (
+            dataset_order.index(c[0]) if c[0] in dataset_order else len(dataset_order),
+            c[0],
+            c[1],
+            eval_order.index(c[2]) if c[2] in eval_order else len(eval_order),
+            c[2],
+        ),
+    )
+    labels = {
+        c: " ".join(part for part in (_dataset_label(c[0]), c[1], c[2]) if part) for c in columns
+    }
 
     # show, beyond the head, the settings that differ between groups of the same method
     by_method: Dict[Any, List[dict]] = defaultdict(list)
@@ -451,15 +604,26 @@ def _generic_report(entries: List[Entry]) -> Report:
     row_labels = {}
     for signature in groups:
         siblings = by_method[dict(signature).get("method")]
-        varying = {k for s in siblings for k in s if len({repr(t.get(k, _MISSING)) for t in siblings}) > 1}
+        varying = {
+            k for s in siblings for k in s if len({repr(t.get(k, _MISSING)) for t in siblings}) > 1
+        }
         row_labels[signature] = _describe(signature, varying)
-    order = sorted(groups, key=lambda sig: (
-        _METHOD_ORDER.index(dict(sig).get("method")) if dict(sig).get("method") in _METHOD_ORDER else len(_METHOD_ORDER),
-        row_labels[sig]))
+    order = sorted(
+        groups,
+        key=lambda sig: (
+            _METHOD_ORDER.index(dict(sig).get("method"))
+            if dict(sig).get("method") in _METHOD_ORDER
+            else len(_METHOD_ORDER),
+            row_labels[sig],
+        ),
+    )
 
     report = Report(
-        ["# Results: top-1 (%) by pretraining run group and evaluation", "",
-         "Cell: mean ± std over seeds (n seeds); top-5 in the CSV; `–`: not evaluated."],
+        [
+            "# Results: top-1 (%) by pretraining run group and evaluation",
+            "",
+            "Cell: mean ± std over seeds (n seeds); top-5 in the CSV; `–`: not evaluated.",
+        ],
         ["pretraining run group"] + [labels[c] for c in columns],
     )
     superseded = []
@@ -471,12 +635,27 @@ def _generic_report(entries: List[Entry]) -> Report:
                 cells_text.append("–")
                 continue
             values = _newest_per_seed(matched)
-            superseded += [(old, new, row_labels[signature], labels[column]) for old, new in values.superseded]
+            superseded += [
+                (old, new, row_labels[signature], labels[column]) for old, new in values.superseded
+            ]
             for metric in ("acc1", "acc5"):
                 mean, std, n, kept = values.stats(metric)
                 if mean is not None:
-                    report.csv_rows.append(_csv_row("generic", row_labels[signature], labels[column], metric, mean, std, n,
-                                                    None, "ok", kept, signature))
+                    report.csv_rows.append(
+                        _csv_row(
+                            "generic",
+                            row_labels[signature],
+                            labels[column],
+                            metric,
+                            mean,
+                            std,
+                            n,
+                            None,
+                            "ok",
+                            kept,
+                            signature,
+                        )
+                    )
                 if metric == "acc1":
                     cells_text.append("–" if mean is None else _ours_text(mean, std, n))
         report.body.append([row_labels[signature]] + cells_text)
@@ -515,12 +694,28 @@ def render_csv(report: Report) -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="solo-ext table",
-        description="Collect finished evaluations (results files) into a table; with --paper, beside the paper's numbers.",
+        description="Collect finished evaluations (results files) into a table; with --paper, "
+        "beside the paper's numbers.",
     )
-    parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="folders searched recursively for results files")
-    parser.add_argument("--paper", metavar="NAME", help=f"lay the cells out as a paper table: {', '.join(PAPER_TABLES)}")
-    parser.add_argument("--out", metavar="PREFIX", help="writes PREFIX.md and PREFIX.csv (default: table, or the paper name)")
-    parser.add_argument("--overwrite", action="store_true", help="replace existing PREFIX.md / PREFIX.csv")
+    parser.add_argument(
+        "run_dirs",
+        nargs="+",
+        metavar="RUN_DIR",
+        help="folders searched recursively for results files",
+    )
+    parser.add_argument(
+        "--paper",
+        metavar="NAME",
+        help=f"lay the cells out as a paper table: {', '.join(PAPER_TABLES)}",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="PREFIX",
+        help="writes PREFIX.md and PREFIX.csv (default: table, or the paper name)",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace existing PREFIX.md / PREFIX.csv"
+    )
     return parser
 
 

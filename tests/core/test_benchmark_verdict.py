@@ -98,15 +98,25 @@ def bench(monkeypatch):
     machine = {"ratio": 1.0, "aa": 1.0, "load_before": 0.1, "load_after": 2.0}
 
     def measure(name, dataset, batch, steps, device, memory=True):
-        seconds = {"method": [1 / machine["ratio"]] * 3, "baseline": [1.0] * 3,
-                   "control": [1 / machine["aa"]] * 3}
+        seconds = {
+            "method": [1 / machine["ratio"]] * 3,
+            "baseline": [1.0] * 3,
+            "control": [1 / machine["aa"]] * 3,
+        }
         return {
-            "pair": name, "label": name, "target": throughput.PAIRS[name].target,
+            "pair": name,
+            "label": name,
+            "target": throughput.PAIRS[name].target,
             "throughput": {"method": batch * machine["ratio"], "baseline": batch},
-            "step_ms": {"baseline": 1e3}, "step_seconds": seconds, "ratio": machine["ratio"],
-            "ratio_ci95": ratio_ci(seconds["method"], seconds["baseline"]), "aa": machine["aa"],
-            "aa_ci95": (machine["aa"], machine["aa"]), "own_work_ms": 1.0,
-            "peak_gib": {"method": None, "baseline": None}, "load_after": machine["load_after"],
+            "step_ms": {"baseline": 1e3},
+            "step_seconds": seconds,
+            "ratio": machine["ratio"],
+            "ratio_ci95": ratio_ci(seconds["method"], seconds["baseline"]),
+            "aa": machine["aa"],
+            "aa_ci95": (machine["aa"], machine["aa"]),
+            "own_work_ms": 1.0,
+            "peak_gib": {"method": None, "baseline": None},
+            "load_after": machine["load_after"],
         }
 
     loads = iter([])

@@ -61,8 +61,12 @@ def test_gradients_flow_through_captured_features():
 
 
 def test_resolve_layer():
-    assert resolve_layer(-1, 12) == 11 and resolve_layer(10, 12) == 10 and resolve_layer(-12, 12) == 0
-    with pytest.raises(ValueError, match=r"^12 is not a block of this backbone; allowed: .* \[-12, 11\]"):
+    assert (
+        resolve_layer(-1, 12) == 11 and resolve_layer(10, 12) == 10 and resolve_layer(-12, 12) == 0
+    )
+    with pytest.raises(
+        ValueError, match=r"^12 is not a block of this backbone; allowed: .* \[-12, 11\]"
+    ):
         resolve_layer(12, 12)
     with pytest.raises(ValueError, match="1.5 is not a block"):
         resolve_layer(1.5, 12)

@@ -12,7 +12,13 @@ def parse(method_kwargs, defaults=DEFAULTS):
 
 def test_defaults_and_overrides():
     s = parse({"magma": {"weight": 0.1, "reference_layers": [8, 9]}, "uniformity_weight": 0.01})
-    assert (s.weight, s.start_epoch, s.duration, s.reference_layers, s.target_layer) == (0.1, 10, 100, (8, 9), -1)
+    assert (s.weight, s.start_epoch, s.duration, s.reference_layers, s.target_layer) == (
+        0.1,
+        10,
+        100,
+        (8, 9),
+        -1,
+    )
     assert s.uniformity_weight == 0.01 and s.gather is False
     assert parse({}) == DEFAULTS
     assert parse({}, MagmaSettings(weight=0.0, uniformity_weight=0.01)).weight == 0.0

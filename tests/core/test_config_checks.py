@@ -9,6 +9,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from dev.config_docs import render
 from solo_ext.config import (
     METHOD_KWARGS,
     REQUIRED,
@@ -21,7 +22,6 @@ from solo_ext.config import (
     check_method_kwargs,
     config_key,
 )
-from dev.config_docs import render
 
 HOST_VALID = {
     "MAE": {"decoder_embed_dim": 8, "decoder_depth": 1, "decoder_num_heads": 2},
@@ -52,8 +52,15 @@ def valid(method):
 
 def bad_values(field):
     """(description, value) pairs that break the field: wrong types and each bound."""
-    wrong_type = {"int": [1.5, "3", True], "number": ["0.5", True], "bool": ["yes", 1], "choice": ["nope", 3],
-                  "str": [5, ""], "int_list": [[], ["a"], 1.5], "list": ["x", {"a": 1}]}[field.kind]
+    wrong_type = {
+        "int": [1.5, "3", True],
+        "number": ["0.5", True],
+        "bool": ["yes", 1],
+        "choice": ["nope", 3],
+        "str": [5, ""],
+        "int_list": [[], ["a"], 1.5],
+        "list": ["x", {"a": 1}],
+    }[field.kind]
     cases = [(f"type {type(v).__name__}", v) for v in wrong_type]
     if field.low is not None:
         cases.append(("below low", field.low if field.low_open else field.low - 1))
@@ -68,10 +75,20 @@ KEY_CASES = []
 for method, table in METHOD_KWARGS.items():
     for field in table.fields:
         for what, value in bad_values(field):
-            KEY_CASES.append(pytest.param(method, None, field, value, id=f"{method}-{field.name}-{what}"))
+            KEY_CASES.append(
+                pytest.param(method, None, field, value, id=f"{method}-{field.name}-{what}")
+            )
     for field in table.section_fields:
         for what, value in bad_values(field):
-            KEY_CASES.append(pytest.param(method, table.section, field, value, id=f"{method}-{table.section}.{field.name}-{what}"))
+            KEY_CASES.append(
+                pytest.param(
+                    method,
+                    table.section,
+                    field,
+                    value,
+                    id=f"{method}-{table.section}.{field.name}-{what}",
+                )
+            )
 
 
 @pytest.mark.parametrize("method,section,field,value", KEY_CASES)
@@ -98,11 +115,15 @@ def test_valid_configs_parse_with_defaults(method):
 def test_rule_unknown_key():
     for method, table in METHOD_KWARGS.items():
         typo = {**valid(method), "mask_ratoi": 0.5}
-        with pytest.raises(ConfigError, match=r"method_kwargs: unknown key\(s\) \['mask_ratoi'\]; allowed: .*"):
+        with pytest.raises(
+            ConfigError, match=r"method_kwargs: unknown key\(s\) \['mask_ratoi'\]; allowed: .*"
+        ):
             parse(method, typo)
         in_section = valid(method)
         in_section[table.section]["wieght"] = 1
-        with pytest.raises(ConfigError, match=rf"method_kwargs.{table.section}: unknown key\(s\) \['wieght'\]"):
+        with pytest.raises(
+            ConfigError, match=rf"method_kwargs.{table.section}: unknown key\(s\) \['wieght'\]"
+        ):
             parse(method, in_section)
 
 
@@ -112,20 +133,26 @@ def test_rule_required_key():
             if field.default is REQUIRED:
                 kwargs = valid(method)
                 del kwargs[field.name]
-                with pytest.raises(ConfigError, match=rf"method_kwargs.{field.name}: missing; expected"):
+                with pytest.raises(
+                    ConfigError, match=rf"method_kwargs.{field.name}: missing; expected"
+                ):
                     parse(method, kwargs)
 
 
 def test_rule_decoder_heads_divide():
     kwargs = {**valid("m_mae"), "decoder_embed_dim": 10, "decoder_num_heads": 4}
-    with pytest.raises(ConfigError, match="method_kwargs.decoder_num_heads: 4 does not divide decoder_embed_dim 10"):
+    with pytest.raises(
+        ConfigError, match="method_kwargs.decoder_num_heads: 4 does not divide decoder_embed_dim 10"
+    ):
         parse("m_mae", kwargs)
 
 
 def test_rule_smae_critic_required():
     kwargs = valid("smae")
     kwargs["smae"] = {"alpha": 0.5}
-    with pytest.raises(ConfigError, match="method_kwargs.smae.critic: null is not allowed with alpha 0.5"):
+    with pytest.raises(
+        ConfigError, match="method_kwargs.smae.critic: null is not allowed with alpha 0.5"
+    ):
         parse("smae", kwargs)
 
 
@@ -134,11 +161,15 @@ def test_rule_smae_critic_file(tmp_path):
 
     kwargs = valid("smae")
     kwargs["smae"] = {"alpha": 0.5, "critic": str(tmp_path / "missing.pt")}
-    with pytest.raises(ConfigError, match="method_kwargs.smae.critic: .*missing.pt' is not an existing file"):
+    with pytest.raises(
+        ConfigError, match="method_kwargs.smae.critic: .*missing.pt' is not an existing file"
+    ):
         parse("smae", kwargs)
     wrong = tmp_path / "wrong.pt"
     torch.save({"arch": "resnet18", "state_dict": {}}, wrong)
-    with pytest.raises(ConfigError, match="method_kwargs.smae.critic: .* is not a squeezenet1_1 critic"):
+    with pytest.raises(
+        ConfigError, match="method_kwargs.smae.critic: .* is not a squeezenet1_1 critic"
+    ):
         with config_key("method_kwargs.smae.critic"):  # as the SMAE glue loads it
             load_critic_features(wrong)
 
@@ -148,33 +179,50 @@ def test_rule_colormae_patterns_file(tmp_path):
 
     kwargs = valid("colormae")
     kwargs["colormae"] = {"patterns": str(tmp_path / "none.npz")}
-    with pytest.raises(ConfigError, match="method_kwargs.colormae.patterns: .*none.npz' is not an existing file"):
+    with pytest.raises(
+        ConfigError, match="method_kwargs.colormae.patterns: .*none.npz' is not an existing file"
+    ):
         parse("colormae", kwargs)
     kwargs["colormae"] = {"schedule": [{"start_epoch": 3, "patterns": str(tmp_path / "later.npz")}]}
-    with pytest.raises(ConfigError, match=r"method_kwargs.colormae.schedule\[0\].patterns: .*later.npz' is not an existing file"):
+    with pytest.raises(
+        ConfigError,
+        match=r"method_kwargs.colormae.schedule\[0\].patterns: .*later.npz' is not an existing file",
+    ):
         parse("colormae", kwargs)
     small = tmp_path / "small.npz"
     np.savez(small, np.zeros((4, 6, 6), dtype=np.float32))
-    with pytest.raises(ConfigError, match="method_kwargs.colormae.patterns: patterns of .* are 6² but the patch grid is 8²"):
+    with pytest.raises(
+        ConfigError,
+        match="method_kwargs.colormae.patterns: patterns of .* are 6² but the patch grid is 8²",
+    ):
         with config_key("method_kwargs.colormae.patterns"):  # as the ColorMAE glue loads it
             load_patterns(small, min_size=8)
     nan = tmp_path / "nan.npz"
     np.savez(nan, np.full((2, 8, 8), np.nan, dtype=np.float32))
-    with pytest.raises(ConfigError, match="method_kwargs.colormae.patterns: pattern file .* contains NaN"):
+    with pytest.raises(
+        ConfigError, match="method_kwargs.colormae.patterns: pattern file .* contains NaN"
+    ):
         with config_key("method_kwargs.colormae.patterns"):
             load_patterns(nan, min_size=8)
 
 
 def test_rule_colormae_schedule_entry():
-    for entry, where in (({"color": "red"}, r"schedule\[0\]"), ({"start_epoch": 2, "color": "red", "patterns": "x.npz"}, r"schedule\[0\]"),
-                         ({"start_epoch": 2, "colour": "red"}, r"schedule\[0\]"), ({"start_epoch": -1, "color": "red"}, r"schedule\[0\].start_epoch"),
-                         ({"start_epoch": 2, "color": "pink"}, r"schedule\[0\].color")):
+    for entry, where in (
+        ({"color": "red"}, r"schedule\[0\]"),
+        ({"start_epoch": 2, "color": "red", "patterns": "x.npz"}, r"schedule\[0\]"),
+        ({"start_epoch": 2, "colour": "red"}, r"schedule\[0\]"),
+        ({"start_epoch": -1, "color": "red"}, r"schedule\[0\].start_epoch"),
+        ({"start_epoch": 2, "color": "pink"}, r"schedule\[0\].color"),
+    ):
         kwargs = valid("colormae")
         kwargs["colormae"] = {"schedule": [entry]}
         with pytest.raises(ConfigError, match=rf"method_kwargs.colormae.{where}: "):
             parse("colormae", kwargs)
     kwargs = valid("colormae")
-    kwargs["colormae"] = {"color": "green", "schedule": [{"start_epoch": 5, "color": "blue"}, {"start_epoch": 2, "color": "red"}]}
+    kwargs["colormae"] = {
+        "color": "green",
+        "schedule": [{"start_epoch": 5, "color": "blue"}, {"start_epoch": 2, "color": "red"}],
+    }
     settings = parse("colormae", kwargs)
     assert [settings.source_for_epoch(e)[0] for e in (0, 2, 5)] == ["green", "red", "blue"]
 
@@ -182,7 +230,10 @@ def test_rule_colormae_schedule_entry():
 def test_rule_vicmae_learnable_temperature():
     kwargs = valid("vicmae")
     kwargs["vicmae"] = {"learnable_temperature": True, "loss": "nt_xent"}
-    with pytest.raises(ConfigError, match="method_kwargs.vicmae.learnable_temperature: true is not allowed with loss 'nt_xent'"):
+    with pytest.raises(
+        ConfigError,
+        match="method_kwargs.vicmae.learnable_temperature: true is not allowed with loss 'nt_xent'",
+    ):
         parse("vicmae", kwargs)
     kwargs["vicmae"]["loss"] = "clip"
     assert parse("vicmae", kwargs).learnable_temperature
@@ -204,9 +255,20 @@ def test_rule_video_source(tmp_path):
 
 # The rules whose violation needs solo-learn (a built model, a launcher): refused in
 # tests/integration/test_config_rules.py::test_solo_learn_rule_refuses_with_its_documented_key.
-SOLO_LEARN_RULES = ("masking_vit", "magma_vit", "magma_layers_in_depth", "magma_reference_not_target", "large_crops",
-                    "vicmae_crops", "colormae_pattern_size", "colormae_official_batch", "vicmae_clip_temperature",
-                    "devices_list", "linear_backbone", "head_batchnorm")
+SOLO_LEARN_RULES = (
+    "masking_vit",
+    "magma_vit",
+    "magma_layers_in_depth",
+    "magma_reference_not_target",
+    "large_crops",
+    "vicmae_crops",
+    "colormae_pattern_size",
+    "colormae_official_batch",
+    "vicmae_clip_temperature",
+    "devices_list",
+    "linear_backbone",
+    "head_batchnorm",
+)
 
 
 def with_section(method, **section):
@@ -225,20 +287,46 @@ def absent_clips(tmp_path):
 
 # rule id -> (the key its error must start with, the smallest violation)
 PURE_VIOLATIONS = {
-    "unknown_key": ("method_kwargs", lambda tmp: parse("m_mae", {**valid("m_mae"), "mask_ratoi": 0.5})),
-    "required_key": ("method_kwargs.temperature",
-                     lambda tmp: parse("m_simclr", {k: v for k, v in valid("m_simclr").items() if k != "temperature"})),
-    "decoder_heads_divide": ("method_kwargs.decoder_num_heads",
-                             lambda tmp: parse("m_mae", {**valid("m_mae"), "decoder_embed_dim": 10, "decoder_num_heads": 4})),
-    "smae_critic_required": ("method_kwargs.smae.critic", lambda tmp: parse("smae", with_section("smae", alpha=0.5))),
-    "smae_critic_file": ("method_kwargs.smae.critic",
-                         lambda tmp: parse("smae", with_section("smae", alpha=0.5, critic=str(tmp / "missing.pt")))),
-    "colormae_patterns_file": ("method_kwargs.colormae.patterns",
-                               lambda tmp: parse("colormae", with_section("colormae", patterns=str(tmp / "none.npz")))),
-    "colormae_schedule_entry": ("method_kwargs.colormae.schedule[0].color", lambda tmp: parse(
-        "colormae", with_section("colormae", schedule=[{"start_epoch": 2, "color": "pink"}]))),
-    "vicmae_learnable_temperature": ("method_kwargs.vicmae.learnable_temperature", lambda tmp: parse(
-        "vicmae", with_section("vicmae", learnable_temperature=True, loss="nt_xent"))),
+    "unknown_key": (
+        "method_kwargs",
+        lambda tmp: parse("m_mae", {**valid("m_mae"), "mask_ratoi": 0.5}),
+    ),
+    "required_key": (
+        "method_kwargs.temperature",
+        lambda tmp: parse(
+            "m_simclr", {k: v for k, v in valid("m_simclr").items() if k != "temperature"}
+        ),
+    ),
+    "decoder_heads_divide": (
+        "method_kwargs.decoder_num_heads",
+        lambda tmp: parse(
+            "m_mae", {**valid("m_mae"), "decoder_embed_dim": 10, "decoder_num_heads": 4}
+        ),
+    ),
+    "smae_critic_required": (
+        "method_kwargs.smae.critic",
+        lambda tmp: parse("smae", with_section("smae", alpha=0.5)),
+    ),
+    "smae_critic_file": (
+        "method_kwargs.smae.critic",
+        lambda tmp: parse("smae", with_section("smae", alpha=0.5, critic=str(tmp / "missing.pt"))),
+    ),
+    "colormae_patterns_file": (
+        "method_kwargs.colormae.patterns",
+        lambda tmp: parse("colormae", with_section("colormae", patterns=str(tmp / "none.npz"))),
+    ),
+    "colormae_schedule_entry": (
+        "method_kwargs.colormae.schedule[0].color",
+        lambda tmp: parse(
+            "colormae", with_section("colormae", schedule=[{"start_epoch": 2, "color": "pink"}])
+        ),
+    ),
+    "vicmae_learnable_temperature": (
+        "method_kwargs.vicmae.learnable_temperature",
+        lambda tmp: parse(
+            "vicmae", with_section("vicmae", learnable_temperature=True, loss="nt_xent")
+        ),
+    ),
     "video_source": ("data.train_path", absent_clips),
 }
 
@@ -252,16 +340,24 @@ def test_solo_learn_rules_are_rules():
     assert set(SOLO_LEARN_RULES) <= {rule.id for rule in RULES}
 
 
-@pytest.mark.parametrize("rule", [r for r in RULES if r.id not in SOLO_LEARN_RULES], ids=lambda rule: rule.id)
+@pytest.mark.parametrize(
+    "rule", [r for r in RULES if r.id not in SOLO_LEARN_RULES], ids=lambda rule: rule.id
+)
 def test_rule_refuses_with_its_documented_key(rule, tmp_path):
     """Every rule that needs no solo-learn, violated: one error whose message starts with the rule's key."""
-    assert rule.id in PURE_VIOLATIONS, f"rule {rule.id!r}: no violation here and not in SOLO_LEARN_RULES"
+    assert rule.id in PURE_VIOLATIONS, (
+        f"rule {rule.id!r}: no violation here and not in SOLO_LEARN_RULES"
+    )
     key, violate = PURE_VIOLATIONS[rule.id]
     with pytest.raises((ConfigError, ValueError, FileNotFoundError)) as err:
         violate(tmp_path)
-    assert key.startswith(documented_key(rule)) and str(err.value).startswith(f"{key}: "), str(err.value)
+    assert key.startswith(documented_key(rule)) and str(err.value).startswith(f"{key}: "), str(
+        err.value
+    )
 
 
 def test_docs_are_current():
     docs = Path(__file__).resolve().parents[2] / "docs" / "config-checks.md"
-    assert docs.read_text() == render(), "docs/config-checks.md is stale: run python -m dev.config_docs"
+    assert docs.read_text() == render(), (
+        "docs/config-checks.md is stale: run python -m dev.config_docs"
+    )

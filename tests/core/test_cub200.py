@@ -30,7 +30,9 @@ def fake_cub(tmp_path):
     (src / "images.txt").write_text("\n".join(images) + "\n")
     (src / "image_class_labels.txt").write_text("\n".join(labels) + "\n")
     (src / "train_test_split.txt").write_text("\n".join(split) + "\n")
-    (src / "classes.txt").write_text("\n".join(f"{c + 1} {n}" for c, n in enumerate(CLASSES)) + "\n")
+    (src / "classes.txt").write_text(
+        "\n".join(f"{c + 1} {n}" for c, n in enumerate(CLASSES)) + "\n"
+    )
     return src
 
 
@@ -42,7 +44,9 @@ def test_folder_gives_split_class_folders_at_the_size(fake_cub, tmp_path):
     files = sorted((tmp_path / "out").rglob("*.png"))
     assert len(files) == 12 and all(Image.open(f).size == (16, 16) for f in files)
     first = np.asarray(Image.open(tmp_path / "out" / "val" / CLASSES[0] / f"{CLASSES[0]}_0.png"))
-    assert first[:, 0].mean() > 30  # the dark 15-px strip of a 90-px-wide image lies outside the centre crop
+    assert (
+        first[:, 0].mean() > 30
+    )  # the dark 15-px strip of a 90-px-wide image lies outside the centre crop
     assert json.loads((tmp_path / "out" / "stats.json").read_text())["mean"] == stats["mean"]
 
 

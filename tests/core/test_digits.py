@@ -39,7 +39,10 @@ def test_deterministic(digits_dir, tmp_path):
     export_digits(tmp_path / "again")
     diff = filecmp.dircmp(digits_dir / "train" / "7", tmp_path / "again" / "train" / "7")
     assert not diff.left_only and not diff.right_only
-    assert filecmp.cmpfiles(diff.left, diff.right, diff.common_files, shallow=False)[0] == diff.common_files
+    assert (
+        filecmp.cmpfiles(diff.left, diff.right, diff.common_files, shallow=False)[0]
+        == diff.common_files
+    )
 
 
 def test_refuses_non_empty_unless_asked(tmp_path):

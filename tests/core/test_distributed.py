@@ -24,7 +24,10 @@ def worker(rank, init_file, out_dir):
         x, y = (t.chunk(WORLD)[rank].clone().requires_grad_(True) for t in full_batch())
         loss = magma_loss(gather_with_grad(x), gather_with_grad(y))
         loss.backward()
-        torch.save({"loss": loss.detach(), "gx": x.grad, "gy": y.grad}, os.path.join(out_dir, f"rank{rank}.pt"))
+        torch.save(
+            {"loss": loss.detach(), "gx": x.grad, "gy": y.grad},
+            os.path.join(out_dir, f"rank{rank}.pt"),
+        )
     finally:
         dist.destroy_process_group()
 

@@ -20,9 +20,7 @@ PAPER_LINK = re.compile(r"https://(arxiv\.org/abs/|doi\.org/|openreview\.net/for
 
 FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.MULTILINE | re.DOTALL)
 INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+?\1", re.DOTALL)
-INLINE_LINK = re.compile(
-    r"!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)"
-)
+INLINE_LINK = re.compile(r"!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 REFERENCE_LINK = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+.*)?$", re.MULTILINE)
 SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
@@ -118,5 +116,8 @@ def test_link_checker_finds_what_is_broken(tmp_path):
         "`[in code](nowhere.md)`\n```\n[fenced](nowhere.md)\n```\n[ref]: also-missing.txt\n"
     )
     assert [target for target, _ in broken_links(doc)] == [
-        "missing.md", "there.md#nowhere", "pic.png", "also-missing.txt"
+        "missing.md",
+        "there.md#nowhere",
+        "pic.png",
+        "also-missing.txt",
     ]

@@ -8,7 +8,12 @@ import pytest
 from PIL import Image
 
 from solo_ext.cli import main
-from solo_ext.data.fashion_mnist import CLASS_FOLDERS, per_class_subset, prepare_fashion_mnist, read_idx
+from solo_ext.data.fashion_mnist import (
+    CLASS_FOLDERS,
+    per_class_subset,
+    prepare_fashion_mnist,
+    read_idx,
+)
 
 TRAIN_PER_CLASS, VAL_PER_CLASS = 6, 3
 
@@ -47,7 +52,10 @@ def source(tmp_path):
 
 def written(out, split):
     """{row: (class folder, pixels)} of one written split."""
-    return {int(p.stem): (p.parent.name, np.asarray(Image.open(p))) for p in (out / split).rglob("*.png")}
+    return {
+        int(p.stem): (p.parent.name, np.asarray(Image.open(p)))
+        for p in (out / split).rglob("*.png")
+    }
 
 
 def test_round_trip_at_28_keeps_labels_and_pixels(source, tmp_path):
@@ -63,7 +71,10 @@ def test_round_trip_at_28_keeps_labels_and_pixels(source, tmp_path):
             assert np.array_equal(pixels[..., 0], pixels[..., 2])
     assert sorted(p.name for p in (tmp_path / "out" / "train").iterdir()) == list(CLASS_FOLDERS)
     train_pixels = arrays["train"][0] / 255.0
-    assert stats["mean"] == [round(train_pixels.mean(), 4)] * 3 and stats["std"] == [round(train_pixels.std(), 4)] * 3
+    assert (
+        stats["mean"] == [round(train_pixels.mean(), 4)] * 3
+        and stats["std"] == [round(train_pixels.std(), 4)] * 3
+    )
     assert stats["train"] == 60 and stats["val"] == 30 and stats["size"] == 28
     assert stats["per_class"]["val"] == {name: VAL_PER_CLASS for name in CLASS_FOLDERS}
     assert json.loads((tmp_path / "out" / "stats.json").read_text()) == stats
@@ -105,10 +116,16 @@ def test_per_class_subset_is_seeded_and_balanced(source, tmp_path):
     assert not np.array_equal(rows, per_class_subset(labels, 2, seed=1))
     stats = prepare_fashion_mnist(tmp_path / "a", src, size=28, train_per_class=2, val_per_class=1)
     prepare_fashion_mnist(tmp_path / "b", src, size=28, train_per_class=2, val_per_class=1)
-    assert sorted(written(tmp_path / "a", "train")) == sorted(written(tmp_path / "b", "train")) == rows.tolist()
+    assert (
+        sorted(written(tmp_path / "a", "train"))
+        == sorted(written(tmp_path / "b", "train"))
+        == rows.tolist()
+    )
     assert stats["train"] == 20 and stats["val"] == 10
     assert stats["per_class"]["train"] == {name: 2 for name in CLASS_FOLDERS}
-    with pytest.raises(ValueError, match="--train-per-class: 7 is more than the 6 images of class 0_tshirt_top"):
+    with pytest.raises(
+        ValueError, match="--train-per-class: 7 is more than the 6 images of class 0_tshirt_top"
+    ):
         prepare_fashion_mnist(tmp_path / "c", src, train_per_class=7)
 
 
@@ -118,15 +135,42 @@ def corrupt(src, name, transform):
     return path
 
 
-@pytest.mark.parametrize("name,transform,message", [
-    ("train-images-idx3-ubyte", lambda b: (2049).to_bytes(4, "big") + b[4:], "magic number 2049, expected 2051"),
-    ("t10k-labels-idx1-ubyte", lambda b: b"\x00\x00\x09\x01" + b[4:], "magic number 2305, expected 2049"),
-    ("train-images-idx3-ubyte", lambda b: b[:-100], "the file holds 46940"),  # truncated pixel data
-    ("t10k-images-idx3-ubyte", lambda b: b[:10], "truncated header"),
-    ("train-labels-idx1-ubyte", lambda b: b[:4] + (59).to_bytes(4, "big") + b[8:67], "59 labels for the 60 images"),
-    ("t10k-labels-idx1-ubyte", lambda b: b[:-1] + b"\x0a", "label 10 at row 29 is outside 0..9"),
-    ("t10k-images-idx3-ubyte", lambda b: b[:12] + (27).to_bytes(4, "big") + b[16:-30 * 28], "images are 28x27"),
-])
+@pytest.mark.parametrize(
+    "name,transform,message",
+    [
+        (
+            "train-images-idx3-ubyte",
+            lambda b: (2049).to_bytes(4, "big") + b[4:],
+            "magic number 2049, expected 2051",
+        ),
+        (
+            "t10k-labels-idx1-ubyte",
+            lambda b: b"\x00\x00\x09\x01" + b[4:],
+            "magic number 2305, expected 2049",
+        ),
+        (
+            "train-images-idx3-ubyte",
+            lambda b: b[:-100],
+            "the file holds 46940",
+        ),  # truncated pixel data
+        ("t10k-images-idx3-ubyte", lambda b: b[:10], "truncated header"),
+        (
+            "train-labels-idx1-ubyte",
+            lambda b: b[:4] + (59).to_bytes(4, "big") + b[8:67],
+            "59 labels for the 60 images",
+        ),
+        (
+            "t10k-labels-idx1-ubyte",
+            lambda b: b[:-1] + b"\x0a",
+            "label 10 at row 29 is outside 0..9",
+        ),
+        (
+            "t10k-images-idx3-ubyte",
+            lambda b: b[:12] + (27).to_bytes(4, "big") + b[16 : -30 * 28],
+            "images are 28x27",
+        ),
+    ],
+)
 def test_corrupt_file_is_named(source, tmp_path, name, transform, message):
     path = corrupt(source[0], name, transform)
     with pytest.raises(ValueError, match=message) as err:
@@ -150,7 +194,10 @@ def test_read_idx_shape(source):
 
 def test_missing_files_point_to_the_package(source, tmp_path):
     (source[0] / "t10k-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(FileNotFoundError, match="t10k-labels-idx1-ubyte.gz .*apt-get install -y dataset-fashion-mnist"):
+    with pytest.raises(
+        FileNotFoundError,
+        match="t10k-labels-idx1-ubyte.gz .*apt-get install -y dataset-fashion-mnist",
+    ):
         prepare_fashion_mnist(tmp_path / "out", source[0])
     with pytest.raises(FileNotFoundError, match="is not a folder.*apt-get update"):
         prepare_fashion_mnist(tmp_path / "out", tmp_path / "nowhere")
@@ -164,26 +211,54 @@ def test_refuses_non_empty_out_unless_overwrite(source, tmp_path):
         prepare_fashion_mnist(out, source[0], size=28)
     assert not (out / "train").exists()
     prepare_fashion_mnist(out, source[0], size=28, train_per_class=1, overwrite=True)
-    stats = prepare_fashion_mnist(out, source[0], size=28, overwrite=True)  # no leftover from the subset run
+    stats = prepare_fashion_mnist(
+        out, source[0], size=28, overwrite=True
+    )  # no leftover from the subset run
     assert len(list((out / "train").rglob("*.png"))) == stats["train"] == 60
     assert (out / "mine.txt").read_text() == "keep me"
 
 
 def test_cli_writes_and_reports(source, tmp_path, capsys):
     out = tmp_path / "out"
-    main(["data", "fashion-mnist", "--src", str(source[0]), "--out", str(out), "--train-per-class", "1", "--size", "16"])
+    main(
+        [
+            "data",
+            "fashion-mnist",
+            "--src",
+            str(source[0]),
+            "--out",
+            str(out),
+            "--train-per-class",
+            "1",
+            "--size",
+            "16",
+        ]
+    )
     assert "wrote 10 train and 30 val images" in capsys.readouterr().out
     assert Image.open(next((out / "val" / "3_dress").glob("*.png"))).size == (16, 16)
     with pytest.raises(SystemExit) as exit_info:
         main(["data", "fashion-mnist", "--src", str(source[0]), "--out", str(out)])
-    assert exit_info.value.code.startswith("solo-ext data fashion-mnist: --out:")  # message on stderr, exit 1
+    assert exit_info.value.code.startswith(
+        "solo-ext data fashion-mnist: --out:"
+    )  # message on stderr, exit 1
     with pytest.raises(SystemExit) as exit_info:
-        main(["data", "fashion-mnist", "--src", str(tmp_path / "missing"), "--out", str(tmp_path / "other")])
+        main(
+            [
+                "data",
+                "fashion-mnist",
+                "--src",
+                str(tmp_path / "missing"),
+                "--out",
+                str(tmp_path / "other"),
+            ]
+        )
     assert "dataset-fashion-mnist" in exit_info.value.code
 
 
 def test_imports_neither_solo_learn_nor_lightning():
-    code = ("import sys, solo_ext.data.fashion_mnist; "
-            "assert not any(m.split('.')[0] in ('solo', 'lightning', 'torch') for m in sys.modules)")
+    code = (
+        "import sys, solo_ext.data.fashion_mnist; "
+        "assert not any(m.split('.')[0] in ('solo', 'lightning', 'torch') for m in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -18,7 +18,9 @@ def clips(tmp_path):
             clip.mkdir(parents=True)
             for f in range(12):
                 value = 20 * (2 * c + k) + f
-                Image.fromarray(np.full((8, 8, 3), value, dtype=np.uint8)).save(clip / f"{f:04d}.png")
+                Image.fromarray(np.full((8, 8, 3), value, dtype=np.uint8)).save(
+                    clip / f"{f:04d}.png"
+                )
     return tmp_path
 
 
@@ -30,7 +32,9 @@ def encode_video(path, num_frames, codec):
         stream.width, stream.height = 16, 16
         stream.pix_fmt = "yuv444p" if codec == "ffv1" else "yuv420p"
         for f in range(num_frames):
-            frame = av.VideoFrame.from_ndarray(np.full((16, 16, 3), 20 * f, dtype=np.uint8), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(
+                np.full((16, 16, 3), 20 * f, dtype=np.uint8), format="rgb24"
+            )
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
@@ -63,7 +67,9 @@ def test_batch_format_through_a_dataloader(clips):
     assert len(views) == 2 and views[0].shape == (4, 3, 8, 8)
 
 
-@pytest.mark.parametrize("codec,suffix", [("mpeg4", ".mp4"), ("ffv1", ".mkv")])  # frame count in the header / by packets
+@pytest.mark.parametrize(
+    "codec,suffix", [("mpeg4", ".mp4"), ("ffv1", ".mkv")]
+)  # frame count in the header / by packets
 def test_video_files_give_frames_gap_apart(tmp_path, codec, suffix):
     for c in range(2):
         (tmp_path / f"class{c}").mkdir()
@@ -102,6 +108,8 @@ def test_unlabelled_layout_and_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="no clip"):
         FramePairDataset(tmp_path / "clipA", TO_TENSOR)
     (tmp_path / "class0" / "clipB").mkdir(parents=True)
-    Image.fromarray(np.zeros((4, 4, 3), dtype=np.uint8)).save(tmp_path / "class0" / "clipB" / "0.png")
+    Image.fromarray(np.zeros((4, 4, 3), dtype=np.uint8)).save(
+        tmp_path / "class0" / "clipB" / "0.png"
+    )
     with pytest.raises(ValueError, match="mixes clips"):
         FramePairDataset(tmp_path, TO_TENSOR)

@@ -36,7 +36,9 @@ LAYERS: Dict[str, int] = {
     "solo_ext": 2,  # the package face: register() hands the methods to solo-learn
 }
 CORE = 0
-NO_SOLO_LEARN = 1  # up to this layer nothing imports solo-learn or Lightning (host asks for solo-learn lazily)
+NO_SOLO_LEARN = (
+    1  # up to this layer nothing imports solo-learn or Lightning (host asks for solo-learn lazily)
+)
 THIRD_PARTY_HOST = ("solo", "lightning", "pytorch_lightning")
 
 
@@ -57,7 +59,9 @@ def imports(path: Path) -> Iterator[Tuple[int, str]]:
     """(line, absolute module) of every import in a file, relative ones resolved, `from pkg import sub`
     counted as the submodule when it is one."""
     tree = ast.parse(path.read_text(), filename=str(path))
-    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    package = (
+        module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    )
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -70,9 +74,9 @@ def imports(path: Path) -> Iterator[Tuple[int, str]]:
                 base = ".".join(anchor + ([base] if base else []))
             for alias in node.names:
                 candidate = f"{base}.{alias.name}"
-                is_submodule = (ROOT / Path(*candidate.split("."))).with_suffix(".py").is_file() or (
-                    ROOT / Path(*candidate.split(".")) / "__init__.py"
-                ).is_file()
+                is_submodule = (ROOT / Path(*candidate.split("."))).with_suffix(
+                    ".py"
+                ).is_file() or (ROOT / Path(*candidate.split(".")) / "__init__.py").is_file()
                 yield node.lineno, candidate if is_submodule else base
 
 
@@ -85,8 +89,14 @@ def violations() -> List[str]:
             where = f"{path.relative_to(ROOT)}:{line}"
             if target.split(".")[0] == "solo_ext":
                 if layer_of(target) > mine:
-                    found.append(f"{where}: {here} (layer {mine}) imports {target} (layer {layer_of(target)})")
-            elif target.split(".")[0] in THIRD_PARTY_HOST and mine <= NO_SOLO_LEARN and here != "solo_ext.host":
+                    found.append(
+                        f"{where}: {here} (layer {mine}) imports {target} (layer {layer_of(target)})"
+                    )
+            elif (
+                target.split(".")[0] in THIRD_PARTY_HOST
+                and mine <= NO_SOLO_LEARN
+                and here != "solo_ext.host"
+            ):
                 found.append(f"{where}: {here} (layer {mine}) imports {target}")
     return found
 
@@ -94,7 +104,9 @@ def violations() -> List[str]:
 def test_every_module_has_a_layer():
     modules = [module_name(p) for p in PACKAGE.rglob("*.py")]
     assert all(layer_of(m) is not None for m in modules)
-    assert {"solo_ext.tools", "solo_ext.utils", "solo_ext.misc"}.isdisjoint({m.rsplit(".", 1)[0] for m in modules})
+    assert {"solo_ext.tools", "solo_ext.utils", "solo_ext.misc"}.isdisjoint(
+        {m.rsplit(".", 1)[0] for m in modules}
+    )
 
 
 def test_layers_only_point_down():

@@ -23,7 +23,9 @@ def test_matches_dense_reference(rbf_scale):
     torch.manual_seed(0)
     x, y = torch.randn(12, 7), torch.randn(12, 5)
     expected, _, _ = reference_magma(x, y, rbf_scale)
-    assert torch.allclose(magma_loss(x, y, rbf_scale=rbf_scale).double(), expected, rtol=1e-4, atol=1e-6)
+    assert torch.allclose(
+        magma_loss(x, y, rbf_scale=rbf_scale).double(), expected, rtol=1e-4, atol=1e-6
+    )
 
 
 def test_pairwise_smoothness_identity():
@@ -61,7 +63,13 @@ def test_half_inputs_computed_in_fp32():
 
 @pytest.mark.parametrize(
     "x",
-    [torch.randn(1, 5), torch.randn(2, 5), torch.ones(6, 5) * 3.0, torch.zeros(4, 5), torch.randn(6, 5) * 1e4],
+    [
+        torch.randn(1, 5),
+        torch.randn(2, 5),
+        torch.ones(6, 5) * 3.0,
+        torch.zeros(4, 5),
+        torch.randn(6, 5) * 1e4,
+    ],
     ids=["B=1", "B=2", "identical", "zeros", "huge"],
 )
 def test_degenerate_batches_are_finite(x):

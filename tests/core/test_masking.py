@@ -1,7 +1,6 @@
 import pytest
 import torch
 
-from solo_ext.config import ConfigError
 from solo_ext.masking import mask_from_scores
 
 
@@ -14,7 +13,9 @@ def test_keeps_exactly_the_top_scores():
     for b in range(4):
         top = set(scores[b].topk(12).indices.tolist())
         assert set(keep.ids_keep[b].tolist()) == top
-        assert torch.equal(keep.mask[b] == 0, torch.isin(torch.arange(49), torch.tensor(sorted(top))))
+        assert torch.equal(
+            keep.mask[b] == 0, torch.isin(torch.arange(49), torch.tensor(sorted(top)))
+        )
 
 
 def test_restore_unshuffles():

@@ -22,8 +22,15 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solo_ext.losses import (PerceptualLoss, build_critic, clip_contrastive_loss, magma_loss, nt_xent_loss, pixel_loss,
-                             uniformity_loss)
+from solo_ext.losses import (
+    PerceptualLoss,
+    build_critic,
+    clip_contrastive_loss,
+    magma_loss,
+    nt_xent_loss,
+    pixel_loss,
+    uniformity_loss,
+)
 from solo_ext.losses.contrastive import MAX_LOGIT_SCALE
 
 EXAMPLES = settings(max_examples=60, deadline=None, database=None)
@@ -44,13 +51,18 @@ def batches(draw, rows=None, dim=None, dtype=None, layout=None):
     rows = draw(st.integers(1, 6)) if rows is None else rows
     dim = draw(st.integers(1, 8)) if dim is None else dim
     dtype = draw(DTYPES) if dtype is None else dtype
-    layout = draw(st.sampled_from(["mixed", "mixed", "repeated", "zero"])) if layout is None else layout
+    layout = (
+        draw(st.sampled_from(["mixed", "mixed", "repeated", "zero"])) if layout is None else layout
+    )
     scale, offset = draw(SCALES), draw(st.sampled_from([0.0, 0.0, 1e4]))
     generator = torch.Generator().manual_seed(draw(st.integers(0, 2**31 - 1)))
     # |values| <= 4e4 + 1e4: every batch is representable in fp16 (max 65504)
     x = torch.randn(rows, dim, generator=generator).clamp(-4, 4) * scale + offset
-    kinds = {"mixed": draw(st.lists(ROW_KINDS, min_size=rows, max_size=rows)),
-             "repeated": ["copy"] * rows, "zero": ["zero"] * rows}[layout]
+    kinds = {
+        "mixed": draw(st.lists(ROW_KINDS, min_size=rows, max_size=rows)),
+        "repeated": ["copy"] * rows,
+        "zero": ["zero"] * rows,
+    }[layout]
     for i, kind in enumerate(kinds):
         source = draw(st.integers(0, i - 1)) if i > 0 and layout == "mixed" else 0
         if kind == "zero":
@@ -102,6 +114,7 @@ def check_under_autocast(loss_fn, dtype, *inputs, constants=0):
 
 # MAGMA ---------------------------------------------------------------------------------------------------
 
+
 def complete_graph_magma(target, eps=1e-4):
     """The documented degenerate value: W = 1 off the diagonal, every degree B - 1 (fp64)."""
     y = target.double()
@@ -137,10 +150,13 @@ def test_magma_degenerate_batches_take_their_documented_values(data, rows):
 @FEW_EXAMPLES
 @given(data=st.data(), rows=st.integers(1, 6), dtype=AUTOCAST_DTYPES)
 def test_magma_ignores_autocast(data, rows, dtype):
-    check_under_autocast(magma_loss, dtype, data.draw(batches(rows=rows)), data.draw(batches(rows=rows)))
+    check_under_autocast(
+        magma_loss, dtype, data.draw(batches(rows=rows)), data.draw(batches(rows=rows))
+    )
 
 
 # Uniformity ----------------------------------------------------------------------------------------------
+
 
 @EXAMPLES
 @given(features=batches())
@@ -177,8 +193,10 @@ def two_view_layouts(draw):
     """(rank, world, per-rank dataset indexes [B]): two views of every image, duplicate images allowed."""
     world = draw(st.sampled_from([1, 2]))
     images = draw(st.integers(1, 3))
-    indexes = [torch.tensor(draw(st.lists(st.integers(0, 2 * images), min_size=images, max_size=images)))
-               for _ in range(world)]
+    indexes = [
+        torch.tensor(draw(st.lists(st.integers(0, 2 * images), min_size=images, max_size=images)))
+        for _ in range(world)
+    ]
     return draw(st.integers(0, world - 1)), world, indexes
 
 
@@ -196,21 +214,34 @@ def cosine_noise(zero):
 
 
 @EXAMPLES
-@given(data=st.data(), layout=two_view_layouts(), temperature=TEMPERATURES, through_columns=st.booleans())
+@given(
+    data=st.data(),
+    layout=two_view_layouts(),
+    temperature=TEMPERATURES,
+    through_columns=st.booleans(),
+)
 def test_nt_xent_is_finite_on_adversarial_batches(data, layout, temperature, through_columns):
     rank, world, indexes = layout
     views = 2 * indexes[rank].numel()
     z = data.draw(batches(rows=views, dim=4))  # this rank's two views stacked
     other_indexes = [idx.repeat(2) for r, idx in enumerate(indexes) if r != rank]
-    others = [data.draw(batches(rows=idx.numel(), dim=4, dtype=z.dtype)) for idx in other_indexes]  # other ranks
+    others = [
+        data.draw(batches(rows=idx.numel(), dim=4, dtype=z.dtype)) for idx in other_indexes
+    ]  # other ranks
     column_indexes = gathered(indexes[rank].repeat(2), other_indexes, rank)
     offset = sum(2 * idx.numel() for idx in indexes[:rank])
 
     def loss_fn(rows, *other_rows):
         if world == 1 and not through_columns:
             return nt_xent_loss(rows, indexes[rank].repeat(2), temperature=temperature)
-        return nt_xent_loss(rows, indexes[rank].repeat(2), gathered(rows, other_rows, rank), column_indexes,
-                            temperature=temperature, self_offset=offset)
+        return nt_xent_loss(
+            rows,
+            indexes[rank].repeat(2),
+            gathered(rows, other_rows, rank),
+            column_indexes,
+            temperature=temperature,
+            self_offset=offset,
+        )
 
     check_loss(loss_fn, z, *others)
 
@@ -226,8 +257,12 @@ def test_nt_xent_of_one_repeated_row_is_the_log_count_ratio(data, layout, temper
     z = row.expand(column_indexes.numel(), -1).clone()
     rows = z[offset : offset + 2 * indexes[rank].numel()]
     row_indexes = indexes[rank].repeat(2)
-    loss, _ = check_loss(lambda r, c: nt_xent_loss(r, row_indexes, c, column_indexes, temperature, offset), rows, z)
-    positives = (row_indexes[:, None] == column_indexes[None, :]).sum(1) - 1  # minus the row's own column
+    loss, _ = check_loss(
+        lambda r, c: nt_xent_loss(r, row_indexes, c, column_indexes, temperature, offset), rows, z
+    )
+    positives = (row_indexes[:, None] == column_indexes[None, :]).sum(
+        1
+    ) - 1  # minus the row's own column
     expected = torch.log((column_indexes.numel() - 1) / positives.double()).mean()
     noise = cosine_noise(zero) / temperature
     assert math.isclose(loss.item(), expected.item(), rel_tol=1e-5, abs_tol=1e-5 + noise)
@@ -241,11 +276,15 @@ def test_clip_is_finite_on_adversarial_batches(data, layout, logit_scale):
     first = data.draw(batches(rows=images, dim=4))
     second = data.draw(batches(rows=images, dim=4, dtype=first.dtype))
     other_indexes = [idx for r, idx in enumerate(indexes) if r != rank]
-    others = [data.draw(batches(rows=idx.numel(), dim=4, dtype=first.dtype)) for idx in other_indexes]  # 2nd views
+    others = [
+        data.draw(batches(rows=idx.numel(), dim=4, dtype=first.dtype)) for idx in other_indexes
+    ]  # 2nd views
     column_indexes = gathered(indexes[rank], other_indexes, rank)
 
     def loss_fn(p, z, scale, *other_z):
-        return clip_contrastive_loss(p, indexes[rank], gathered(z, other_z, rank), column_indexes, scale)
+        return clip_contrastive_loss(
+            p, indexes[rank], gathered(z, other_z, rank), column_indexes, scale
+        )
 
     _, grads = check_loss(loss_fn, first, second, torch.tensor(logit_scale), *others)
     if logit_scale > MAX_LOGIT_SCALE:
@@ -253,7 +292,12 @@ def test_clip_is_finite_on_adversarial_batches(data, layout, logit_scale):
 
 
 @EXAMPLES
-@given(data=st.data(), layout=two_view_layouts(), logit_scale=st.floats(-10.0, 10.0), zero=st.booleans())
+@given(
+    data=st.data(),
+    layout=two_view_layouts(),
+    logit_scale=st.floats(-10.0, 10.0),
+    zero=st.booleans(),
+)
 def test_clip_of_one_repeated_row_is_twice_log_columns(data, layout, logit_scale, zero):
     """Every logit equal: the cross-entropy is log M whatever the positives and the scale."""
     rank, world, indexes = layout
@@ -262,9 +306,13 @@ def test_clip_of_one_repeated_row_is_twice_log_columns(data, layout, logit_scale
     p = row.expand(indexes[rank].numel(), -1).clone()
     z = row.expand(column_indexes.numel(), -1).clone()
     scale = torch.tensor(logit_scale)
-    loss, _ = check_loss(lambda r, c: clip_contrastive_loss(r, indexes[rank], c, column_indexes, scale), p, z)
+    loss, _ = check_loss(
+        lambda r, c: clip_contrastive_loss(r, indexes[rank], c, column_indexes, scale), p, z
+    )
     noise = cosine_noise(zero) * math.exp(min(logit_scale, MAX_LOGIT_SCALE))
-    assert math.isclose(loss.item(), 2 * math.log(column_indexes.numel()), rel_tol=1e-5, abs_tol=1e-5 + noise)
+    assert math.isclose(
+        loss.item(), 2 * math.log(column_indexes.numel()), rel_tol=1e-5, abs_tol=1e-5 + noise
+    )
 
 
 @FEW_EXAMPLES
@@ -272,12 +320,17 @@ def test_clip_of_one_repeated_row_is_twice_log_columns(data, layout, logit_scale
 def test_contrastive_losses_ignore_autocast(data, images, temperature, dtype):
     indexes = torch.arange(images)
     z, p = data.draw(batches(rows=2 * images, dim=4)), data.draw(batches(rows=images, dim=4))
-    check_under_autocast(lambda rows: nt_xent_loss(rows, indexes.repeat(2), temperature=temperature), dtype, z)
+    check_under_autocast(
+        lambda rows: nt_xent_loss(rows, indexes.repeat(2), temperature=temperature), dtype, z
+    )
     scale = torch.tensor(math.log(1 / temperature))
-    check_under_autocast(lambda a, b: clip_contrastive_loss(a, indexes, b, indexes, scale), dtype, p, z[images:])
+    check_under_autocast(
+        lambda a, b: clip_contrastive_loss(a, indexes, b, indexes, scale), dtype, p, z[images:]
+    )
 
 
 # SMAE perceptual and pixel losses ------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def perceptual():
@@ -293,7 +346,9 @@ def images(draw, batch, size, dtype):
     if kind == "random":
         x = torch.randn(batch, 3, size, size, generator=generator).clamp(-4, 4) * scale
     elif kind == "constant":
-        x = (torch.rand(batch, 1, 1, 1, generator=generator) * 2 - 1).expand(-1, 3, size, size) * scale
+        x = (torch.rand(batch, 1, 1, 1, generator=generator) * 2 - 1).expand(
+            -1, 3, size, size
+        ) * scale
     else:
         x = torch.zeros(batch, 3, size, size)
     return x.contiguous().to(dtype)
@@ -314,19 +369,32 @@ def test_perceptual_is_finite_on_adversarial_images(perceptual, data, batch, dty
 @FEW_EXAMPLES
 @given(data=st.data(), dtype=AUTOCAST_DTYPES)
 def test_perceptual_ignores_autocast(perceptual, data, dtype):
-    reconstruction, target = data.draw(images(2, 64, torch.float32)), data.draw(images(2, 64, torch.float32))
+    reconstruction, target = (
+        data.draw(images(2, 64, torch.float32)),
+        data.draw(images(2, 64, torch.float32)),
+    )
     check_under_autocast(perceptual, dtype, reconstruction, target, constants=1)
 
 
 @EXAMPLES
-@given(data=st.data(), batch=st.sampled_from([1, 2]), patch=st.sampled_from([4, 8]), dtype=DTYPES,
-       on=st.sampled_from(["all", "masked"]), norm_pix=st.booleans())
+@given(
+    data=st.data(),
+    batch=st.sampled_from([1, 2]),
+    patch=st.sampled_from([4, 8]),
+    dtype=DTYPES,
+    on=st.sampled_from(["all", "masked"]),
+    norm_pix=st.booleans(),
+)
 def test_pixel_loss_is_finite_on_adversarial_images(data, batch, patch, dtype, on, norm_pix):
     target = data.draw(images(batch, 16, dtype))
     patches = (16 // patch) ** 2
-    pred = data.draw(batches(rows=batch * patches, dim=patch * patch * 3, dtype=dtype)).reshape(batch, patches, -1)
+    pred = data.draw(batches(rows=batch * patches, dim=patch * patch * 3, dtype=dtype)).reshape(
+        batch, patches, -1
+    )
     cells = batch * patches
-    mask = torch.tensor(data.draw(st.lists(st.sampled_from([0.0, 1.0]), min_size=cells, max_size=cells)))
+    mask = torch.tensor(
+        data.draw(st.lists(st.sampled_from([0.0, 1.0]), min_size=cells, max_size=cells))
+    )
     mask = mask.reshape(batch, patches)
     mask[0, 0] = 1.0  # MAE masks at least one patch
     # the images get a gradient too: stricter than training, where they are data

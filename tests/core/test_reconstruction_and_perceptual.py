@@ -1,8 +1,15 @@
 import pytest
 import torch
 
-from solo_ext.config import ConfigError
-from solo_ext.losses import PerceptualLoss, build_critic, load_critic_features, patchify, pixel_loss, save_critic, unpatchify
+from solo_ext.losses import (
+    PerceptualLoss,
+    build_critic,
+    load_critic_features,
+    patchify,
+    pixel_loss,
+    save_critic,
+    unpatchify,
+)
 
 
 def test_unpatchify_inverts_patchify():
@@ -28,14 +35,20 @@ def test_pixel_loss_normalises_half_images_in_fp32():
     mask = torch.ones(2, 4)
     loss = pixel_loss(pred, images.half(), mask, 8, norm_pix=True)
     assert loss.dtype == torch.float32
-    assert torch.equal(loss, pixel_loss(pred.float(), images.half().float(), mask, 8, norm_pix=True))
-    assert torch.isclose(loss, torch.tensor(1.0), atol=0.02)  # unit-variance targets, zero prediction
+    assert torch.equal(
+        loss, pixel_loss(pred.float(), images.half().float(), mask, 8, norm_pix=True)
+    )
+    assert torch.isclose(
+        loss, torch.tensor(1.0), atol=0.02
+    )  # unit-variance targets, zero prediction
 
 
 @pytest.fixture(scope="module")
 def critic_file(tmp_path_factory):
     torch.manual_seed(0)
-    return save_critic(tmp_path_factory.mktemp("critic") / "critic.pt", build_critic(10), 10, top1=12.5)
+    return save_critic(
+        tmp_path_factory.mktemp("critic") / "critic.pt", build_critic(10), 10, top1=12.5
+    )
 
 
 def test_perceptual_loss_zero_for_identical_positive_otherwise(critic_file):
@@ -67,6 +80,9 @@ def test_bad_critic_files(tmp_path):
     torch.save({"arch": "resnet18", "state_dict": {}}, tmp_path / "resnet.pt")
     with pytest.raises(ValueError, match="not a squeezenet1_1 critic"):
         load_critic_features(tmp_path / "resnet.pt")
-    torch.save({"arch": "squeezenet1_1", "num_classes": 10, "state_dict": {"w": torch.zeros(1)}}, tmp_path / "bad.pt")
+    torch.save(
+        {"arch": "squeezenet1_1", "num_classes": 10, "state_dict": {"w": torch.zeros(1)}},
+        tmp_path / "bad.pt",
+    )
     with pytest.raises(ValueError, match="does not fit"):
         load_critic_features(tmp_path / "bad.pt")

@@ -18,8 +18,14 @@ def test_zero_duration_never_on():
     assert all(w(e) == 0.0 for e in range(5))
 
 
-@pytest.mark.parametrize("kwargs,key", [({"weight": -1}, "weight"), ({"weight": 1, "duration": -5}, "duration"),
-                                        ({"weight": 1, "start_epoch": 1.5}, "start_epoch")])
+@pytest.mark.parametrize(
+    "kwargs,key",
+    [
+        ({"weight": -1}, "weight"),
+        ({"weight": 1, "duration": -5}, "duration"),
+        ({"weight": 1, "start_epoch": 1.5}, "start_epoch"),
+    ],
+)
 def test_bad_values(kwargs, key):
     with pytest.raises(ValueError, match=key):
         WindowedWeight(**kwargs)

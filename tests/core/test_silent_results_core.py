@@ -128,8 +128,8 @@ def test_the_digits_probe_trains_on_the_pretraining_crops_without_flips(digits_d
     import yaml
     from torchvision import transforms
 
-    from solo_ext.launch.data import custom_loaders
     from dev.zoo import generate
+    from solo_ext.launch.data import custom_loaders
 
     preset = yaml.safe_load(generate()["linear/digits/linear.yaml"])
     assert preset["head_batchnorm"] is True

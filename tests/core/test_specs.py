@@ -3,11 +3,11 @@ agrees with them."""
 
 import pytest
 
+from dev.config_docs import render
 from solo_ext.config import METHOD_KWARGS, SPECS, MagmaSettings, check_method_kwargs
 from solo_ext.config.specs import HOSTS, mae_family, method_order
 from solo_ext.reporting.paper_tables import MAE_FAMILY
 from solo_ext.reporting.tables import _METHOD_ORDER
-from dev.config_docs import render
 
 MAGMA_FAMILY = [name for name, spec in SPECS.items() if spec.section is MagmaSettings]
 
@@ -26,22 +26,47 @@ def test_the_key_table_and_the_method_use_the_same_defaults(name):
 
 
 def test_method_defaults_of_the_magma_family():
-    weights = {name: SPECS[name].settings_defaults() for name in ("m_mae", "u_mae", "mu_mae", "m_simclr")}
+    weights = {
+        name: SPECS[name].settings_defaults() for name in ("m_mae", "u_mae", "mu_mae", "m_simclr")
+    }
     assert {n: (s.weight, s.uniformity_weight) for n, s in weights.items()} == {
-        "m_mae": (1.0, 0.0), "u_mae": (0.0, 0.01), "mu_mae": (1.0, 0.01), "m_simclr": (1.0, 0.0)
+        "m_mae": (1.0, 0.0),
+        "u_mae": (0.0, 0.01),
+        "mu_mae": (1.0, 0.01),
+        "m_simclr": (1.0, 0.0),
     }
 
 
 def test_u_mae_weight_default_reaches_the_config_docs():
-    row = next(line for line in render().splitlines() if line.startswith("| `method_kwargs.magma.weight`"))
+    row = next(
+        line for line in render().splitlines() if line.startswith("| `method_kwargs.magma.weight`")
+    )
     assert "u_mae: `0.0`" in row and "m_mae: `1.0`" in row
 
 
 def test_derived_lists():
-    assert method_order() == _METHOD_ORDER == (
-        "mae", "m_mae", "u_mae", "mu_mae", "simclr", "m_simclr", "vicreg", "m_vicreg", "smae", "colormae", "vicmae"
+    assert (
+        method_order()
+        == _METHOD_ORDER
+        == (
+            "mae",
+            "m_mae",
+            "u_mae",
+            "mu_mae",
+            "simclr",
+            "m_simclr",
+            "vicreg",
+            "m_vicreg",
+            "smae",
+            "colormae",
+            "vicmae",
+        )
     )
-    assert mae_family() == MAE_FAMILY == ("mae", "m_mae", "u_mae", "mu_mae", "smae", "colormae", "vicmae")
+    assert (
+        mae_family()
+        == MAE_FAMILY
+        == ("mae", "m_mae", "u_mae", "mu_mae", "smae", "colormae", "vicmae")
+    )
 
 
 def test_every_spec_is_complete():
@@ -53,9 +78,11 @@ def test_every_spec_is_complete():
 
 
 def _required_host_keys(host):
-    return {"mae": {"decoder_embed_dim": 8, "decoder_depth": 1, "decoder_num_heads": 2},
-            "simclr": {"proj_hidden_dim": 8, "proj_output_dim": 4, "temperature": 0.1},
-            "vicreg": {"proj_hidden_dim": 8, "proj_output_dim": 4}}[host]
+    return {
+        "mae": {"decoder_embed_dim": 8, "decoder_depth": 1, "decoder_num_heads": 2},
+        "simclr": {"proj_hidden_dim": 8, "proj_output_dim": 4, "temperature": 0.1},
+        "vicreg": {"proj_hidden_dim": 8, "proj_output_dim": 4},
+    }[host]
 
 
 def test_every_spec_has_a_method_class():

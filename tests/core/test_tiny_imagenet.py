@@ -21,10 +21,14 @@ def fake_tin(tmp_path):
         folder.mkdir(parents=True)
         (src / "train" / wnid / f"{wnid}_boxes.txt").write_text("")
         for i in range(20):
-            Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(folder / f"{wnid}_{i}.JPEG")
+            Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(
+                folder / f"{wnid}_{i}.JPEG"
+            )
         for i in range(4):
             name = f"val_{c * 4 + i}.JPEG"
-            Image.fromarray(np.full((8, 8, 3), 40 * c, dtype=np.uint8)).save(src / "val" / "images" / name)
+            Image.fromarray(np.full((8, 8, 3), 40 * c, dtype=np.uint8)).save(
+                src / "val" / "images" / name
+            )
             lines.append(f"{name}\t{wnid}\t0\t0\t7\t7")
     (src / "val" / "val_annotations.txt").write_text("\n".join(lines) + "\n")
     (src / "wnids.txt").write_text("\n".join(WNIDS) + "\n")
@@ -39,11 +43,19 @@ def test_rebuilds_class_folders_and_stats(fake_tin, tmp_path):
         assert len(list((out / "train" / wnid).iterdir())) == 20
         val = sorted((out / "val" / wnid).iterdir())
         assert sorted(p.name for p in val) == sorted(f"val_{c * 4 + i}.JPEG" for i in range(4))
-        assert np.asarray(Image.open(val[0]))[0, 0, 0] == pytest.approx(40 * c, abs=2)  # the right images
+        assert np.asarray(Image.open(val[0]))[0, 0, 0] == pytest.approx(
+            40 * c, abs=2
+        )  # the right images
     assert (out / "train" / WNIDS[0] / f"{WNIDS[0]}_0.JPEG").is_symlink()
-    pixels = np.concatenate([np.asarray(Image.open(p), dtype=float).reshape(-1, 3) / 255
-                             for p in sorted((fake_tin / "train").rglob("*.JPEG"))])
-    assert np.allclose(stats["mean"], pixels.mean(0), atol=1e-4) and np.allclose(stats["std"], pixels.std(0), atol=1e-4)
+    pixels = np.concatenate(
+        [
+            np.asarray(Image.open(p), dtype=float).reshape(-1, 3) / 255
+            for p in sorted((fake_tin / "train").rglob("*.JPEG"))
+        ]
+    )
+    assert np.allclose(stats["mean"], pixels.mean(0), atol=1e-4) and np.allclose(
+        stats["std"], pixels.std(0), atol=1e-4
+    )
     assert json.loads((out / "stats.json").read_text())["val"] == 12
 
 

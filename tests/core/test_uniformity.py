@@ -24,7 +24,9 @@ def test_invariant_to_row_scale_sign_order_and_rotation():
     torch.manual_seed(0)
     f = torch.randn(7, 5)
     loss = uniformity_loss(f)
-    scales = torch.tensor([0.1, 2.0, -3.0, 1.0, 50.0, -0.5, 7.0])[:, None]  # per row, signs included
+    scales = torch.tensor([0.1, 2.0, -3.0, 1.0, 50.0, -0.5, 7.0])[
+        :, None
+    ]  # per row, signs included
     rotation, _ = torch.linalg.qr(torch.randn(5, 5))  # orthogonal [D, D]
     assert torch.allclose(uniformity_loss(f * scales), loss, atol=1e-6)
     assert torch.allclose(uniformity_loss(f[torch.randperm(7)]), loss, atol=1e-6)
@@ -34,7 +36,9 @@ def test_invariant_to_row_scale_sign_order_and_rotation():
 
 def test_extremes():
     assert torch.isclose(uniformity_loss(torch.ones(4, 3)), torch.tensor(1.0))
-    assert torch.isclose(uniformity_loss(torch.eye(4) * 5), torch.tensor(1 / 4))  # only the diagonal
+    assert torch.isclose(
+        uniformity_loss(torch.eye(4) * 5), torch.tensor(1 / 4)
+    )  # only the diagonal
 
 
 def test_gradient_and_dtype():

@@ -19,7 +19,9 @@ HIDE_SOLO = textwrap.dedent(
 
 
 def run(code):
-    return subprocess.run([sys.executable, "-c", HIDE_SOLO + textwrap.dedent(code)], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-c", HIDE_SOLO + textwrap.dedent(code)], capture_output=True, text=True
+    )
 
 
 @pytest.mark.slow
@@ -29,7 +31,8 @@ def test_core_imports_and_register_explains():
         import solo_ext, solo_ext.losses, solo_ext.masking, solo_ext.backbones, solo_ext.schedules, solo_ext.config
         import solo_ext.distributed, solo_ext.data.digits, solo_ext.data.tiny_imagenet, solo_ext.data.frame_pairs
         import solo_ext.launch.results, solo_ext.reporting.tables, solo_ext.data.cub200, solo_ext.analysis
-        assert not any(m.split(".")[0] in ("solo", "lightning") for m in sys.modules), "the core imports solo or lightning"
+        loaded = {m.split(".")[0] for m in sys.modules}
+        assert not loaded & {"solo", "lightning"}, "the core imports solo or lightning"
         try:
             solo_ext.register()
         except solo_ext.SoloLearnMissingError as err:

@@ -24,8 +24,15 @@ PAIRS = {
     ("mae", "colormae"): {"method", "method_kwargs.colormae"},
     ("mae-lite", "smae"): {"method", "method_kwargs.smae"},
     ("mae-lite", "smae-perceptual"): {"method", "method_kwargs.smae"},
-    ("mae-lite", "smae-block"): {"method", "method_kwargs.smae", "method_kwargs.mask_ratio"},  # blocks cover 50%
-    ("vicmae-mae", "vicmae"): {"method_kwargs.vicmae.rec_weight", "method_kwargs.vicmae.con_weight"},
+    ("mae-lite", "smae-block"): {
+        "method",
+        "method_kwargs.smae",
+        "method_kwargs.mask_ratio",
+    },  # blocks cover 50%
+    ("vicmae-mae", "vicmae"): {
+        "method_kwargs.vicmae.rec_weight",
+        "method_kwargs.vicmae.con_weight",
+    },
 }
 
 
@@ -45,9 +52,23 @@ def differing_keys(a: dict, b: dict) -> set:
 
 
 def test_flat_diff_sees_changed_added_and_removed_leaves():
-    a = {"name": "x", "optimizer": {"lr": 1.0, "kwargs": {"betas": [0.9, 0.95]}}, "method_kwargs": {"magma": {"weight": 1}}}
-    b = {"name": "y", "optimizer": {"lr": 1.0, "kwargs": {"betas": [0.9, 0.999]}}, "method_kwargs": {}, "extra": 0}
-    assert differing_keys(a, b) == {"name", "optimizer.kwargs.betas", "method_kwargs.magma.weight", "extra"}
+    a = {
+        "name": "x",
+        "optimizer": {"lr": 1.0, "kwargs": {"betas": [0.9, 0.95]}},
+        "method_kwargs": {"magma": {"weight": 1}},
+    }
+    b = {
+        "name": "y",
+        "optimizer": {"lr": 1.0, "kwargs": {"betas": [0.9, 0.999]}},
+        "method_kwargs": {},
+        "extra": 0,
+    }
+    assert differing_keys(a, b) == {
+        "name",
+        "optimizer.kwargs.betas",
+        "method_kwargs.magma.weight",
+        "extra",
+    }
 
 
 @pytest.mark.parametrize("dataset", sorted(DATASETS))
@@ -57,10 +78,15 @@ def test_pairs_differ_only_by_what_the_paper_adds(dataset):
         assert pairs == list(PAIRS)  # every comparison of the zoo exists on Fashion-MNIST
     assert pairs, dataset
     for base, variant in pairs:
-        a, b = (yaml.safe_load((ZOO / f"pretrain/{dataset}/{stem}.yaml").read_text()) for stem in (base, variant))
+        a, b = (
+            yaml.safe_load((ZOO / f"pretrain/{dataset}/{stem}.yaml").read_text())
+            for stem in (base, variant)
+        )
         changed = differing_keys(a, b) - {"name"}
         allowed = PAIRS[base, variant]
-        outside = {key for key in changed if not any(key == k or key.startswith(k + ".") for k in allowed)}
+        outside = {
+            key for key in changed if not any(key == k or key.startswith(k + ".") for k in allowed)
+        }
         assert not outside, (dataset, base, variant, outside)
         assert changed - {"method"}, (dataset, base, variant, "the variant adds nothing")
 
@@ -69,8 +95,12 @@ def test_vicmae_baseline_is_the_code_preset_without_the_contrastive_term():
     for dataset in DATASETS:
         if not (ZOO / f"pretrain/{dataset}/vicmae-mae.yaml").exists():
             continue
-        code = yaml.safe_load((ZOO / f"pretrain/{dataset}/vicmae.yaml").read_text())["method_kwargs"]["vicmae"]
-        base = yaml.safe_load((ZOO / f"pretrain/{dataset}/vicmae-mae.yaml").read_text())["method_kwargs"]["vicmae"]
+        code = yaml.safe_load((ZOO / f"pretrain/{dataset}/vicmae.yaml").read_text())[
+            "method_kwargs"
+        ]["vicmae"]
+        base = yaml.safe_load((ZOO / f"pretrain/{dataset}/vicmae-mae.yaml").read_text())[
+            "method_kwargs"
+        ]["vicmae"]
         assert (base["rec_weight"], base["con_weight"]) == (1.0, 0.0)
         assert code["con_weight"] > 0 and code["con_start_epoch"] == 0
 
@@ -83,7 +113,9 @@ def test_vicmae_follows_the_official_optimiser_and_views():
     for path in presets:
         assert yaml.safe_load(path.read_text())["optimizer"]["exclude_bias_n_norm_wd"] is True, path
     for dataset in ("imagenet", "imagenet100"):
-        first, second = yaml.safe_load((ZOO / f"pretrain/{dataset}/augmentations/vicmae-code.yaml").read_text())
+        first, second = yaml.safe_load(
+            (ZOO / f"pretrain/{dataset}/augmentations/vicmae-code.yaml").read_text()
+        )
         assert (first["gaussian_blur"]["prob"], second["gaussian_blur"]["prob"]) == (1.0, 0.0)
         assert (first["solarization"]["prob"], second["solarization"]["prob"]) == (0.0, 0.2)
 
@@ -91,26 +123,44 @@ def test_vicmae_follows_the_official_optimiser_and_views():
 def test_fashion_mnist_is_digits_scaled_to_its_epochs():
     """Same CPU recipe as digits (every preset, batch 64, fp32, 2 workers, 32 px), 20 epochs, MAGMA's start at
     the same fraction of training, the dataset's own statistics and flips."""
-    stems = lambda dataset, task: sorted(p.relative_to(ZOO / task / dataset) for p in (ZOO / task / dataset).rglob("*.yaml"))  # noqa: E731
+    stems = lambda dataset, task: sorted(
+        p.relative_to(ZOO / task / dataset) for p in (ZOO / task / dataset).rglob("*.yaml")
+    )  # noqa: E731
     for task in ("pretrain", "linear"):
         assert stems("fashion-mnist", task) == stems("digits", task)
     for stem in ("m-mae", "m-simclr", "m-vicreg", "mu-mae"):
         digits = yaml.safe_load((ZOO / f"pretrain/digits/{stem}.yaml").read_text())
         fashion = yaml.safe_load((ZOO / f"pretrain/fashion-mnist/{stem}.yaml").read_text())
-        assert fashion["max_epochs"] == 20 and fashion["accelerator"] == "cpu" and fashion["precision"] == 32
+        assert (
+            fashion["max_epochs"] == 20
+            and fashion["accelerator"] == "cpu"
+            and fashion["precision"] == 32
+        )
         assert fashion["data"]["num_workers"] == 2 and fashion["optimizer"]["batch_size"] == 64
         assert fashion["data"]["train_path"] == "./data/fashion-mnist/train"
         fraction = digits["method_kwargs"]["magma"]["start_epoch"] / digits["max_epochs"]
-        assert fashion["method_kwargs"]["magma"]["start_epoch"] == round(fraction * fashion["max_epochs"])
-        assert fashion["method_kwargs"]["magma"]["weight"] == digits["method_kwargs"]["magma"]["weight"] < 1
+        assert fashion["method_kwargs"]["magma"]["start_epoch"] == round(
+            fraction * fashion["max_epochs"]
+        )
+        assert (
+            fashion["method_kwargs"]["magma"]["weight"]
+            == digits["method_kwargs"]["magma"]["weight"]
+            < 1
+        )
     smae = yaml.safe_load((ZOO / "pretrain/fashion-mnist/smae.yaml").read_text())
     assert smae["backbone"]["kwargs"]["img_size"] == 64
     assert smae["method_kwargs"]["smae"]["critic"] == "./critics/fashion-mnist-squeezenet1_1.pt"
-    colormae = yaml.safe_load((ZOO / "pretrain/fashion-mnist/colormae.yaml").read_text())["method_kwargs"]["colormae"]
+    colormae = yaml.safe_load((ZOO / "pretrain/fashion-mnist/colormae.yaml").read_text())[
+        "method_kwargs"
+    ]["colormae"]
     assert colormae["num_patterns"] <= 256
-    aug = yaml.safe_load((ZOO / "pretrain/fashion-mnist/augmentations/reconstruction.yaml").read_text())[0]
+    aug = yaml.safe_load(
+        (ZOO / "pretrain/fashion-mnist/augmentations/reconstruction.yaml").read_text()
+    )[0]
     assert aug["horizontal_flip"]["prob"] == 0.5 and aug["crop_size"] == 32
-    assert aug["mean"] == [0.2878] * 3 and aug["std"] == [0.3459] * 3  # solo-ext data fashion-mnist, 60k train at 32 px
+    assert (
+        aug["mean"] == [0.2878] * 3 and aug["std"] == [0.3459] * 3
+    )  # solo-ext data fashion-mnist, 60k train at 32 px
     linear = yaml.safe_load((ZOO / "linear/fashion-mnist/linear.yaml").read_text())
     assert linear["data"]["augmentations"]["mean"] == aug["mean"]
 
@@ -118,9 +168,15 @@ def test_fashion_mnist_is_digits_scaled_to_its_epochs():
 def test_paper_settings():
     cifar = yaml.safe_load((ZOO / "pretrain/cifar100/m-mae.yaml").read_text())
     assert cifar["max_epochs"] == 2000 and cifar["optimizer"]["lr"] == 1.5e-4
-    assert cifar["method_kwargs"]["magma"]["start_epoch"] == 60 and cifar["backbone"]["kwargs"]["patch_size"] == 4
+    assert (
+        cifar["method_kwargs"]["magma"]["start_epoch"] == 60
+        and cifar["backbone"]["kwargs"]["patch_size"] == 4
+    )
     in100 = yaml.safe_load((ZOO / "pretrain/imagenet100/mu-mae.yaml").read_text())
-    assert in100["backbone"]["name"] == "vit_base" and in100["method_kwargs"]["uniformity_weight"] == 0.01
+    assert (
+        in100["backbone"]["name"] == "vit_base"
+        and in100["method_kwargs"]["uniformity_weight"] == 0.01
+    )
     linear = yaml.safe_load((ZOO / "linear/cifar100/linear.yaml").read_text())
     assert linear["scheduler"]["lr_decay_steps"] == [60, 80] and linear["optimizer"]["lr"] == 0.1
 
@@ -130,11 +186,19 @@ def test_evaluation_protocols():
     assert vic["head_batchnorm"] is True and vic["max_epochs"] == 90
     assert vic["optimizer"] == {"name": "sgd", "batch_size": 256, "lr": 0.1, "weight_decay": 0.0}
     color = yaml.safe_load((ZOO / "linear/imagenet/colormae-linear.yaml").read_text())
-    assert color["head_batchnorm"] is True and color["optimizer"]["name"] == "lars" and color["scheduler"]["warmup_epochs"] == 10
+    assert (
+        color["head_batchnorm"] is True
+        and color["optimizer"]["name"] == "lars"
+        and color["scheduler"]["warmup_epochs"] == 10
+    )
     tin = yaml.safe_load((ZOO / "linear/tiny-imagenet/smae-finetune.yaml").read_text())
     cub = yaml.safe_load((ZOO / "linear/cub200/smae-finetune.yaml").read_text())
-    assert cub["finetune"] is True and cub["optimizer"]["lr"] == tin["optimizer"]["lr"] / 2  # the paper halves it on CUB
-    assert cub["data"]["augmentations"] == tin["data"]["augmentations"]  # 64 px, pretraining statistics
+    assert (
+        cub["finetune"] is True and cub["optimizer"]["lr"] == tin["optimizer"]["lr"] / 2
+    )  # the paper halves it on CUB
+    assert (
+        cub["data"]["augmentations"] == tin["data"]["augmentations"]
+    )  # 64 px, pretraining statistics
     for dataset in DATASETS:  # every zoo method has its probe
         methods = {p.stem for p in (ZOO / "pretrain" / dataset).glob("*.yaml")}
         probes = {p.stem for p in (ZOO / "linear" / dataset).glob("*.yaml")}

@@ -11,18 +11,33 @@ import pytest
 import yaml
 
 ZOO = Path(__file__).resolve().parents[2] / "zoo_configs"
-PRESETS = sorted(p for p in ZOO.rglob("*.yaml") if "augmentations" not in p.parts and "wandb" not in p.parts)
+PRESETS = sorted(
+    p for p in ZOO.rglob("*.yaml") if "augmentations" not in p.parts and "wandb" not in p.parts
+)
 
 # the papers' learning rates as (lr, at this many images per update), scaled linearly with the images per update
 MAGMA_MAE = {  # MAGMA supplement; the authors' solo-learn yaml values, which solo-learn scaled by batch/256
-    "cifar100": (1.5e-4, 256), "stl10": (3.0e-4, 256), "tiny-imagenet": (1.0e-3, 256), "imagenet100": (1.5e-4, 256),
-    "imagenet": (1.5e-4, 256),  # ColorMAE's dataset: MAE's and ColorMAE's base lr 1.5e-4 x batch/256
+    "cifar100": (1.5e-4, 256),
+    "stl10": (3.0e-4, 256),
+    "tiny-imagenet": (1.0e-3, 256),
+    "imagenet100": (1.5e-4, 256),
+    "imagenet": (
+        1.5e-4,
+        256,
+    ),  # ColorMAE's dataset: MAE's and ColorMAE's base lr 1.5e-4 x batch/256
 }
 MAGMA_SSL = (1.0e-3, 256)  # SimCLR / VICReg family, batch 256
 VICMAE = (1.5e-4, 256)  # base lr 1.5e-4 x (images per update, accumulation included) / 256
-SMAE = {"pretrain": (5.0e-4, 128), "smae-linear": (1.0e-3, 128), "smae-finetune": (1.0e-3, 128),
-        "cub200": (5.0e-4, 128)}  # Table 6 at batch 128; its code: lr * batch_size / 128; CUB: half the lr
-PROBE = (0.1, 256)  # MAGMA's SGD probe (batch 256); MAE's probe (ColorMAE): 0.1 x batch/256; ViC-MAE: SGD 0.1
+SMAE = {
+    "pretrain": (5.0e-4, 128),
+    "smae-linear": (1.0e-3, 128),
+    "smae-finetune": (1.0e-3, 128),
+    "cub200": (5.0e-4, 128),
+}  # Table 6 at batch 128; its code: lr * batch_size / 128; CUB: half the lr
+PROBE = (
+    0.1,
+    256,
+)  # MAGMA's SGD probe (batch 256); MAE's probe (ColorMAE): 0.1 x batch/256; ViC-MAE: SGD 0.1
 CPU = (1.0e-3, 256)  # digits and Fashion-MNIST: our CPU recipe for the MAGMA and ViC-MAE families
 
 MAE_FAMILY = {"mae", "m-mae", "u-mae", "mu-mae", "colormae"}
@@ -33,12 +48,22 @@ SMAE_FAMILY = {"mae-lite", "smae", "smae-block", "smae-perceptual"}
 
 def solo_learn_lr(cfg: dict) -> float:
     """optimizer.lr as solo-learn's parse_cfg hands it to the optimizer."""
-    return cfg["optimizer"]["lr"] * cfg["optimizer"]["batch_size"] * len(cfg["devices"]) * cfg.get("num_nodes", 1) / 256
+    return (
+        cfg["optimizer"]["lr"]
+        * cfg["optimizer"]["batch_size"]
+        * len(cfg["devices"])
+        * cfg.get("num_nodes", 1)
+        / 256
+    )
 
 
 def images_per_update(cfg: dict) -> int:
-    return (cfg["optimizer"]["batch_size"] * len(cfg["devices"]) * cfg.get("num_nodes", 1)
-            * cfg.get("accumulate_grad_batches", 1))
+    return (
+        cfg["optimizer"]["batch_size"]
+        * len(cfg["devices"])
+        * cfg.get("num_nodes", 1)
+        * cfg.get("accumulate_grad_batches", 1)
+    )
 
 
 def paper_rule(path: Path):
@@ -62,7 +87,11 @@ def paper_rule(path: Path):
 
 
 def test_the_rule_is_solo_learns():
-    cfg = {"optimizer": {"lr": 6.0e-4, "batch_size": 128}, "devices": list(range(8)), "accumulate_grad_batches": 4}
+    cfg = {
+        "optimizer": {"lr": 6.0e-4, "batch_size": 128},
+        "devices": list(range(8)),
+        "accumulate_grad_batches": 4,
+    }
     assert solo_learn_lr(cfg) == pytest.approx(2.4e-3)  # 4 accumulated steps do not count
     assert images_per_update(cfg) == 4096
     assert solo_learn_lr({**cfg, "num_nodes": 2}) == pytest.approx(4.8e-3)
@@ -75,25 +104,44 @@ def test_effective_lr_is_the_papers(path):
     assert solo_learn_lr(cfg) == pytest.approx(lr * images_per_update(cfg) / per_images, rel=1e-9)
 
 
-@pytest.mark.parametrize("preset,lr,images", [
-    ("pretrain/tiny-imagenet/smae.yaml", 5.0e-4, 128),  # was 2.5e-4: the yaml held the lr at batch 128, halved by /256
-    ("pretrain/tiny-imagenet/mae-lite.yaml", 5.0e-4, 128),
-    ("linear/tiny-imagenet/smae-linear.yaml", 1.0e-3, 128),
-    ("linear/tiny-imagenet/smae-finetune.yaml", 1.0e-3, 128),
-    ("linear/cub200/smae-finetune.yaml", 5.0e-4, 128),
-    ("pretrain/imagenet/vicmae.yaml", 2.4e-3, 4096),  # 1.5e-4 x 4096 / 256 from 8 GPUs x 128 x 4 accumulated
-    ("pretrain/imagenet100/vicmae-paper.yaml", 2.4e-3, 4096),
-    ("pretrain/cifar100/m-mae.yaml", 1.5e-4, 256),
-    ("pretrain/tiny-imagenet/mu-mae.yaml", 2.0e-3, 512),
-    ("pretrain/stl10/m-simclr.yaml", 1.0e-3, 256),
-    ("linear/imagenet/colormae-linear.yaml", 1.6, 4096),
-    ("linear/cifar100/linear.yaml", 0.1, 256),
-])
+@pytest.mark.parametrize(
+    "preset,lr,images",
+    [
+        (
+            "pretrain/tiny-imagenet/smae.yaml",
+            5.0e-4,
+            128,
+        ),  # was 2.5e-4: the yaml held the lr at batch 128, halved by /256
+        ("pretrain/tiny-imagenet/mae-lite.yaml", 5.0e-4, 128),
+        ("linear/tiny-imagenet/smae-linear.yaml", 1.0e-3, 128),
+        ("linear/tiny-imagenet/smae-finetune.yaml", 1.0e-3, 128),
+        ("linear/cub200/smae-finetune.yaml", 5.0e-4, 128),
+        (
+            "pretrain/imagenet/vicmae.yaml",
+            2.4e-3,
+            4096,
+        ),  # 1.5e-4 x 4096 / 256 from 8 GPUs x 128 x 4 accumulated
+        ("pretrain/imagenet100/vicmae-paper.yaml", 2.4e-3, 4096),
+        ("pretrain/cifar100/m-mae.yaml", 1.5e-4, 256),
+        ("pretrain/tiny-imagenet/mu-mae.yaml", 2.0e-3, 512),
+        ("pretrain/stl10/m-simclr.yaml", 1.0e-3, 256),
+        ("linear/imagenet/colormae-linear.yaml", 1.6, 4096),
+        ("linear/cifar100/linear.yaml", 0.1, 256),
+    ],
+)
 def test_headline_presets(preset, lr, images):
     cfg = yaml.safe_load((ZOO / preset).read_text())
     assert solo_learn_lr(cfg) == pytest.approx(lr) and images_per_update(cfg) == images
 
 
 def test_every_dataset_is_checked():
-    assert {p.parent.name for p in PRESETS} >= {"cifar100", "stl10", "tiny-imagenet", "imagenet100", "imagenet", "digits",
-                                              "fashion-mnist", "cub200"}
+    assert {p.parent.name for p in PRESETS} >= {
+        "cifar100",
+        "stl10",
+        "tiny-imagenet",
+        "imagenet100",
+        "imagenet",
+        "digits",
+        "fashion-mnist",
+        "cub200",
+    }

@@ -24,15 +24,26 @@ from pathlib import Path
 
 import torch
 
-SHARED_INDEX = 10**6  # beyond any digits index: the DistributedSampler gives each rank different images
+SHARED_INDEX = (
+    10**6
+)  # beyond any digits index: the DistributedSampler gives each rank different images
 BATCH_PER_RANK = 8
 
 
 def overrides(*extra):
     """Overrides of a ``digits_config``: two CPU processes under DDP, one step, no validation or checkpoints."""
-    return ["devices=[0,1]", "strategy=ddp", "accelerator=cpu", f"optimizer.batch_size={BATCH_PER_RANK}",
-            "limit_train_batches=1", "data.val_path=null", "knn_eval.enabled=false", "checkpoint.enabled=false",
-            "+enable_model_summary=false", *extra]
+    return [
+        "devices=[0,1]",
+        "strategy=ddp",
+        "accelerator=cpu",
+        f"optimizer.batch_size={BATCH_PER_RANK}",
+        "limit_train_batches=1",
+        "data.val_path=null",
+        "knn_eval.enabled=false",
+        "checkpoint.enabled=false",
+        "+enable_model_summary=false",
+        *extra,
+    ]
 
 
 def probe_magma(model, record):
@@ -46,7 +57,10 @@ def probe_magma(model, record):
 
     def recording_regulariser(block_feats, feats):
         record["block_feats"] = {layer: f.detach().clone() for layer, f in block_feats.items()}
-        record["reference_layers"], record["target_layer"] = list(model.reference_layers), model.target_layer
+        record["reference_layers"], record["target_layer"] = (
+            list(model.reference_layers),
+            model.target_layer,
+        )
         term = regulariser(block_feats, feats)
         record["regulariser"] = term.detach().clone()
         return term
@@ -57,7 +71,11 @@ def probe_magma(model, record):
             record["logged_magma_weight"] = float(metrics["train_magma_weight"])
         return log_dict(metrics, *args, **kwargs)
 
-    model.regulariser, model.log_dict, model.forward = recording_regulariser, recording_log_dict, recording_forward
+    model.regulariser, model.log_dict, model.forward = (
+        recording_regulariser,
+        recording_log_dict,
+        recording_forward,
+    )
 
 
 def probe_contrast(model, record):
@@ -74,7 +92,10 @@ def probe_contrast(model, record):
         record["indexes"], record["loss"] = indexes.clone(), loss.detach().clone()
         return loss
 
-    model.training_step, model.contrastive_loss = recording_training_step, recording_contrastive_loss
+    model.training_step, model.contrastive_loss = (
+        recording_training_step,
+        recording_contrastive_loss,
+    )
 
 
 def probe_bank(model, record):
@@ -88,11 +109,16 @@ def probe_bank(model, record):
     def recording_mask_scores(X):
         bank = model.masker.bank
         scores = mask_scores(X)
-        record.update(bank_device=str(bank.device), model_device=str(model.device), input_device=str(X.device),
-                      pattern_indexes=model.masker.last_index.clone(),
-                      bank_sum=float(bank.double().sum()), bank_numel=bank.numel(),
-                      bank_in_state_dict=any("bank" in key for key in model.state_dict()),
-                      bank_in_buffers=any(b is bank for b in model.buffers()))
+        record.update(
+            bank_device=str(bank.device),
+            model_device=str(model.device),
+            input_device=str(X.device),
+            pattern_indexes=model.masker.last_index.clone(),
+            bank_sum=float(bank.double().sum()),
+            bank_numel=bank.numel(),
+            bank_in_state_dict=any("bank" in key for key in model.state_dict()),
+            bank_in_buffers=any(b is bank for b in model.buffers()),
+        )
         return scores
 
     model.on_train_epoch_start, model.mask_scores = perturbing_epoch_start, recording_mask_scores
@@ -121,9 +147,13 @@ def run_job(name, probe, config, extra, digits_dir, out_dir):
     finally:
         launcher.build_model = build_model
     model = trainer.lightning_module
-    record.update(rank=trainer.global_rank, world_size=trainer.world_size, strategy=type(trainer.strategy).__name__,
-                  global_step=trainer.global_step,
-                  param_checksum=sum(float(p.detach().double().sum()) for p in model.parameters()))
+    record.update(
+        rank=trainer.global_rank,
+        world_size=trainer.world_size,
+        strategy=type(trainer.strategy).__name__,
+        global_step=trainer.global_step,
+        param_checksum=sum(float(p.detach().double().sum()) for p in model.parameters()),
+    )
     torch.save(record, job_dir / f"rank{trainer.global_rank}.pt")
 
 

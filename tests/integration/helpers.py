@@ -8,7 +8,6 @@ from hydra import compose, initialize_config_dir
 from solo_ext.cli import zoo_path
 
 
-
 def _solo_learn_source():
     """SOLO_LEARN_SRC, or the source tree of an editable solo-learn install (main_pretrain.py beside solo/)."""
     if os.environ.get("SOLO_LEARN_SRC"):
@@ -20,6 +19,7 @@ def _solo_learn_source():
 
 
 SOLO_LEARN_SRC = _solo_learn_source()
+
 
 def digits_config(method_file: str, digits_dir, tmp_path, *overrides, task="pretrain"):
     """A zoo digits config shrunk to a couple of batches, writing into tmp_path."""

@@ -25,26 +25,50 @@ from tests.integration.helpers import SOLO_LEARN_SRC
 SCRIPTS = Path(__file__).resolve().parents[2] / "bash_scripts"
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(shutil.which("solo-ext") is None or shutil.which("bash") is None,
-                       reason="needs bash and the solo-ext command on PATH (pip install -e .)"),
+    pytest.mark.skipif(
+        shutil.which("solo-ext") is None or shutil.which("bash") is None,
+        reason="needs bash and the solo-ext command on PATH (pip install -e .)",
+    ),
 ]
 
-SHORT = ["max_epochs=1", "++limit_train_batches=2", "++limit_val_batches=1", "++num_sanity_val_steps=0",
-         "data.num_workers=0", "optimizer.batch_size=16"]
+SHORT = [
+    "max_epochs=1",
+    "++limit_train_batches=2",
+    "++limit_val_batches=1",
+    "++num_sanity_val_steps=0",
+    "data.num_workers=0",
+    "optimizer.batch_size=16",
+]
 PRETRAIN_ONLY = ["knn_eval.enabled=false"]
-ON_CPU = ["accelerator=cpu", "strategy=auto", "precision=32"]  # the zoo's GPU presets (digits is CPU already)
+ON_CPU = [
+    "accelerator=cpu",
+    "strategy=auto",
+    "precision=32",
+]  # the zoo's GPU presets (digits is CPU already)
 
 
 def invoke(name, *args, overrides=(), pretrain_only=()):
     """Runs a script in the working directory (the test's tmp_path) with --out runs and the short settings."""
-    command = ["bash", str(SCRIPTS / name), "--out", "runs", *args,
-               "--pretrain-args", " ".join([*PRETRAIN_ONLY, *pretrain_only]), "--", *SHORT, *overrides]
+    command = [
+        "bash",
+        str(SCRIPTS / name),
+        "--out",
+        "runs",
+        *args,
+        "--pretrain-args",
+        " ".join([*PRETRAIN_ONLY, *pretrain_only]),
+        "--",
+        *SHORT,
+        *overrides,
+    ]
     return subprocess.run(command, capture_output=True, text=True, check=False)
 
 
 def run_script(name, *args, **settings):
     result = invoke(name, *args, **settings)
-    assert result.returncode == 0, f"{name} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    assert result.returncode == 0, (
+        f"{name} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    )
     return result
 
 
@@ -74,14 +98,22 @@ def assert_finished(expected, evaluations=("linear",)):
 
 def run_files():
     """{file: mtime} below runs/, the paper tables aside (the scripts rebuild those on every invocation)."""
-    return {p: p.stat().st_mtime_ns for p in Path("runs").rglob("*") if p.is_file() and p.parent != Path("runs")}
+    return {
+        p: p.stat().st_mtime_ns
+        for p in Path("runs").rglob("*")
+        if p.is_file() and p.parent != Path("runs")
+    }
 
 
 def assert_rerun_skips(name, *args, **settings):
     before = run_files()
     result = run_script(name, *args, **settings)
     assert run_files() == before  # same files, none rewritten
-    ran = [line for line in result.stdout.splitlines() if line.startswith("solo-ext ") and line.split()[1] != "table"]
+    ran = [
+        line
+        for line in result.stdout.splitlines()
+        if line.startswith("solo-ext ") and line.split()[1] != "table"
+    ]
     assert not ran
     assert "finished" in result.stdout
     return result
@@ -104,12 +136,21 @@ def test_magma_table1(digits_dir):
     assert run_files() == before
 
 
-@pytest.mark.skipif(not SOLO_LEARN_SRC or not (Path(SOLO_LEARN_SRC) / "main_pretrain.py").is_file(),
-                    reason="no solo-learn source tree with main_pretrain.py")
+@pytest.mark.skipif(
+    not SOLO_LEARN_SRC or not (Path(SOLO_LEARN_SRC) / "main_pretrain.py").is_file(),
+    reason="no solo-learn source tree with main_pretrain.py",
+)
 def test_magma_table1_through_solo_learns_main_pretrain(digits_dir):
     """The M-MAE row (single crop) pretrained by solo-learn's own main_pretrain.py (--launcher)."""
     with_digits(digits_dir)
-    args = ["--dataset", "digits", "--only", "m-mae", "--launcher", str(Path(SOLO_LEARN_SRC) / "main_pretrain.py")]
+    args = [
+        "--dataset",
+        "digits",
+        "--only",
+        "m-mae",
+        "--launcher",
+        str(Path(SOLO_LEARN_SRC) / "main_pretrain.py"),
+    ]
     result = run_script("magma_table1.sh", *args)
     assert "main_pretrain.py --config-path" in result.stdout
     assert_finished(["digits/m-mae/seed5"])
@@ -145,8 +186,19 @@ def test_smae_sweep(digits_dir):
     from solo_ext.launch.critic import train_critic
 
     with_digits(digits_dir)
-    train_critic(digits_dir, Path("critics/digits-squeezenet1_1.pt"), size=64, mean=[0.3094] * 3,
-                 std=[0.3488] * 3, epochs=1, batch=16, warmup_epochs=0, workers=0, device="cpu", max_steps=2)
+    train_critic(
+        digits_dir,
+        Path("critics/digits-squeezenet1_1.pt"),
+        size=64,
+        mean=[0.3094] * 3,
+        std=[0.3488] * 3,
+        epochs=1,
+        batch=16,
+        warmup_epochs=0,
+        workers=0,
+        device="cpu",
+        max_steps=2,
+    )
     args = ["--dataset", "digits", "--only", "smae-a1-block"]
     run_script("smae_sweep.sh", *args)
     assert_finished(["digits/smae-a1-block/seed5"])
@@ -159,8 +211,16 @@ def test_reproduce_magma(tmp_path):
     """Digits prepared by the script, Table 1 (U-MAE row) and Table 5 (MAE on ViT-S) with digits standing in
     for ImageNet-100, both paper tables. Not run: Table 4 (magma_table4.sh has its own test), the other rows,
     the Tiny-ImageNet preparation (tests/core/test_tiny_imagenet.py; test_reproduce_smae runs it)."""
-    args = ["--datasets", "digits", "--tables", "1 5", "--ablation-dataset", "digits",
-            "--only", "u-mae mae-vit_small"]
+    args = [
+        "--datasets",
+        "digits",
+        "--tables",
+        "1 5",
+        "--ablation-dataset",
+        "digits",
+        "--only",
+        "u-mae mae-vit_small",
+    ]
     run_script("reproduce_magma.sh", *args)
     assert len(list(Path("data/digits/train").rglob("*.png"))) > 1000
     assert_finished(["digits/u-mae/seed5", "digits/mae-vit_small/seed5"])
@@ -206,7 +266,11 @@ def fake_cub200(root: Path, rng) -> Path:
             images.append(f"{image_id} {name}/{i}.jpg")
             labels.append(f"{image_id} {c + 1}")
             split.append(f"{image_id} {int(image_id % 2 == 0)}")
-    for file, lines in (("images.txt", images), ("image_class_labels.txt", labels), ("train_test_split.txt", split)):
+    for file, lines in (
+        ("images.txt", images),
+        ("image_class_labels.txt", labels),
+        ("train_test_split.txt", split),
+    ):
         (src / file).write_text("\n".join(lines) + "\n")
     (src / "classes.txt").write_text("".join(f"{c + 1} 00{c + 1}.Bird_{c}\n" for c in range(5)))
     return src
@@ -219,14 +283,24 @@ def test_reproduce_smae(tmp_path):
     mask-ratio sweep (--mask-ratios ""; mae-lite with one override, composed in the dry-run tests)."""
     rng = np.random.default_rng(0)
     sources = tmp_path / "sources"
-    args = ["--tiny-imagenet-src", str(fake_tiny_imagenet(sources, rng)),
-            "--cub-src", str(fake_cub200(sources, rng)), "--mask-ratios", "",
-            "--critic-args", "--epochs 1 --warmup_epochs 0 --workers 0 --batch 16", "--only", "smae-a1-block"]
+    args = [
+        "--tiny-imagenet-src",
+        str(fake_tiny_imagenet(sources, rng)),
+        "--cub-src",
+        str(fake_cub200(sources, rng)),
+        "--mask-ratios",
+        "",
+        "--critic-args",
+        "--epochs 1 --warmup_epochs 0 --workers 0 --batch 16",
+        "--only",
+        "smae-a1-block",
+    ]
     gpu_presets = {"overrides": ON_CPU, "pretrain_only": ["sync_batchnorm=false"]}
     run_script("reproduce_smae.sh", *args, **gpu_presets)
     assert Path("critics/tiny-imagenet-squeezenet1_1.pt").is_file()
-    assert_finished(["tiny-imagenet/smae-a1-block/seed5"],
-                    evaluations=("linear", "finetune", "finetune-cub200"))
+    assert_finished(
+        ["tiny-imagenet/smae-a1-block/seed5"], evaluations=("linear", "finetune", "finetune-cub200")
+    )
     for table in ("smae-finetune", "smae-mask-ratio"):
         assert Path(f"runs/{table}.md").is_file()
     critic_mtime = Path("critics/tiny-imagenet-squeezenet1_1.pt").stat().st_mtime_ns
@@ -250,7 +324,14 @@ def test_reproduce_colormae(digits_dir):
     """The mask-ratio ablation at 0.90 on digits standing in for ImageNet, the MAE-style probe, both paper
     tables. Not run: the other ratios and the patterns ablation (test_colormae_ablations runs one)."""
     with_digits(digits_dir)
-    args = ["--datasets", "digits", "--ablations", "mask_ratio", "--only", "colormae-mask_ratio-0.90"]
+    args = [
+        "--datasets",
+        "digits",
+        "--ablations",
+        "mask_ratio",
+        "--only",
+        "colormae-mask_ratio-0.90",
+    ]
     run_script("reproduce_colormae.sh", *args)
     assert_finished(["digits/colormae-mask_ratio-0.90/seed5"])
     for table in ("colormae-mask-ratio", "colormae-patterns"):

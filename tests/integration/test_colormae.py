@@ -20,7 +20,9 @@ def model_for(digits_dir, tmp_path, *overrides):
 def test_training_masks_follow_the_pattern_bank(digits_dir, tmp_path):
     model = model_for(digits_dir, tmp_path)
     assert model.grid == 4 and "masker.bank" not in model.state_dict()
-    assert "masker.bank" not in dict(model.named_buffers())  # DDP broadcasts registered buffers every step
+    assert "masker.bank" not in dict(
+        model.named_buffers()
+    )  # DDP broadcasts registered buffers every step
     images = torch.randn(6, 3, 32, 32)
     torch.manual_seed(0)
     out = model(images)
@@ -37,7 +39,9 @@ def test_training_masks_follow_the_pattern_bank(digits_dir, tmp_path):
 
 def test_trains_through_the_launcher_with_online_eval(digits_dir, tmp_path):
     trainer = pretrain(digits_config("colormae", digits_dir, tmp_path))
-    assert {"train_reconstruction_loss", "val_acc1", "val_knn_acc1"} <= set(trainer.callback_metrics)
+    assert {"train_reconstruction_loss", "val_acc1", "val_knn_acc1"} <= set(
+        trainer.callback_metrics
+    )
     ckpt = next((tmp_path / "trained_models" / "colormae").rglob("*.ckpt"))
     state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
     assert not any("bank" in k for k in state)  # the bank never reaches a checkpoint
@@ -45,8 +49,12 @@ def test_trains_through_the_launcher_with_online_eval(digits_dir, tmp_path):
 
 def test_pattern_file_and_schedule(digits_dir, tmp_path):
     path = save_patterns(tmp_path / "red.npz", generate_patterns("red", num=8, size=16, seed=3))
-    model = model_for(digits_dir, tmp_path, f"++method_kwargs.colormae.patterns={path}",
-                      "++method_kwargs.colormae.schedule=[{start_epoch: 1, color: blue}]")
+    model = model_for(
+        digits_dir,
+        tmp_path,
+        f"++method_kwargs.colormae.patterns={path}",
+        "++method_kwargs.colormae.schedule=[{start_epoch: 1, color: blue}]",
+    )
     assert torch.equal(model.masker.bank, torch.from_numpy(np.load(path)["patterns"]))
 
     class Epoch:  # the bank in use is a function of the epoch, as after a resume
@@ -70,7 +78,10 @@ def test_pattern_file_and_schedule(digits_dir, tmp_path):
         ("++method_kwargs.colormae.pattern_size=2", "method_kwargs.colormae.pattern_size"),
         ("method_kwargs.mask_ratio=0", "method_kwargs.mask_ratio"),
         ("++method_kwargs.colormae.mode=shared", "method_kwargs.colormae.mode"),
-        (("++method_kwargs.colormae.num_patterns=8", "++method_kwargs.colormae.mode=official"), "method_kwargs.colormae.mode"),
+        (
+            ("++method_kwargs.colormae.num_patterns=8", "++method_kwargs.colormae.mode=official"),
+            "method_kwargs.colormae.mode",
+        ),
     ],
 )
 def test_bad_config_names_the_key(override, key, digits_dir, tmp_path):

@@ -20,8 +20,13 @@ from tests.integration.helpers import digits_config
 
 BACKBONE = {"name": "vit_tiny", "kwargs": {"patch_size": 8, "img_size": 32}}
 AUG = {"crop_size": 32, "mean": [0.31, 0.31, 0.31], "std": [0.35, 0.35, 0.35]}
-HARMLESS = ("pkg_resources is deprecated", "Importing from timm", "in registry with solo.backbones",
-            "torch.cuda.amp.custom_fwd", "LeafSpec")
+HARMLESS = (
+    "pkg_resources is deprecated",
+    "Importing from timm",
+    "in registry with solo.backbones",
+    "torch.cuda.amp.custom_fwd",
+    "LeafSpec",
+)
 
 
 def _pretrain_run(folder, seed=0):
@@ -31,7 +36,12 @@ def _pretrain_run(folder, seed=0):
     backbone, _ = build_backbone("mae", BACKBONE["name"], dict(BACKBONE["kwargs"]), "custom")
     state = {f"backbone.{k}": v for k, v in backbone.state_dict().items()}
     torch.save({"state_dict": state}, folder / "mae-ep=0.ckpt")
-    args = {"method": "mae", "backbone": BACKBONE, "augmentations": [AUG], "data": {"dataset": "custom"}}
+    args = {
+        "method": "mae",
+        "backbone": BACKBONE,
+        "augmentations": [AUG],
+        "data": {"dataset": "custom"},
+    }
     (folder / "args.json").write_text(json.dumps(args))
     return folder / "mae-ep=0.ckpt", state
 
@@ -47,20 +57,46 @@ def _small_digits(digits_dir, out, per_class=12):
 
 
 def _knn(ckpt_dir, data, *extra):
-    return knn_main(["--pretrained_checkpoint_dir", str(ckpt_dir), "--dataset", "custom", "--train_data_path",
-                     f"{data}/train", "--val_data_path", f"{data}/val", "--num_workers", "0", "--cpu", *extra])
+    return knn_main(
+        [
+            "--pretrained_checkpoint_dir",
+            str(ckpt_dir),
+            "--dataset",
+            "custom",
+            "--train_data_path",
+            f"{data}/train",
+            "--val_data_path",
+            f"{data}/val",
+            "--num_workers",
+            "0",
+            "--cpu",
+            *extra,
+        ]
+    )
 
 
 def test_knn_on_a_linear_run_uses_the_pretraining_backbone(digits_dir, tmp_path):
     data = _small_digits(digits_dir, tmp_path / "data")
     ckpt, state = _pretrain_run(tmp_path / "pretrain")
-    linear_run = tmp_path / "linear"  # a linear run: its args.json names pretrain_method, not method
+    linear_run = (
+        tmp_path / "linear"
+    )  # a linear run: its args.json names pretrain_method, not method
     linear_run.mkdir()
     state["classifier.weight"], state["classifier.bias"] = torch.zeros(10, 192), torch.zeros(10)
     torch.save({"state_dict": state}, linear_run / "linear-ep=0.ckpt")
-    (linear_run / "args.json").write_text(json.dumps({"backbone": BACKBONE, "pretrain_method": "mae",
-                                                      "augmentations": [AUG], "finetune": False}))
-    assert _knn(linear_run, data) == _knn(ckpt.parent, data)  # the same frozen backbone, the same features
+    (linear_run / "args.json").write_text(
+        json.dumps(
+            {
+                "backbone": BACKBONE,
+                "pretrain_method": "mae",
+                "augmentations": [AUG],
+                "finetune": False,
+            }
+        )
+    )
+    assert _knn(linear_run, data) == _knn(
+        ckpt.parent, data
+    )  # the same frozen backbone, the same features
 
 
 @pytest.mark.parametrize("trust", [[], ["--trust_checkpoint"]])
@@ -70,21 +106,36 @@ def test_checkpoints_that_do_not_load(digits_dir, tmp_path, trust):
     ckpt.write_bytes(b"\x00" + bytes(range(256)) * 8)
     with pytest.raises(ConfigError) as err:
         _knn(ckpt, digits_dir, *trust)
-    assert str(err.value) == (f"{ckpt}: does not load as a checkpoint (the file is not a PyTorch checkpoint); "
-                              "give another checkpoint of the run (an earlier epoch) or train it again")
+    assert str(err.value) == (
+        f"{ckpt}: does not load as a checkpoint (the file is not a PyTorch checkpoint); "
+        "give another checkpoint of the run (an earlier epoch) or train it again"
+    )
     ckpt.write_bytes(good[: len(good) // 2])
-    with pytest.raises(ConfigError, match=r"mae-ep=0.ckpt: does not load as a checkpoint \(the file is truncated"):
+    with pytest.raises(
+        ConfigError, match=r"mae-ep=0.ckpt: does not load as a checkpoint \(the file is truncated"
+    ):
         _knn(ckpt, digits_dir, *trust)
 
 
 def test_a_checkpoint_without_args_json(digits_dir, tmp_path):
     ckpt, _ = _pretrain_run(tmp_path / "run")
     (ckpt.parent / "args.json").unlink()
-    cfg = digits_config("linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{ckpt.parent}'", task="linear")
-    with pytest.raises(ConfigError, match=rf"^pretrained_feature_extractor: {ckpt} has no args.json beside it .*"
-                                          r"copy the run's args.json into .*, or give backbone.name"):
+    cfg = digits_config(
+        "linear",
+        digits_dir,
+        tmp_path,
+        f"pretrained_feature_extractor='{ckpt.parent}'",
+        task="linear",
+    )
+    with pytest.raises(
+        ConfigError,
+        match=rf"^pretrained_feature_extractor: {ckpt} has no args.json beside it .*"
+        r"copy the run's args.json into .*, or give backbone.name",
+    ):
         linear(cfg)
-    with pytest.raises(ConfigError, match=r"^--pretrained_checkpoint_dir: .* has no args.json beside it"):
+    with pytest.raises(
+        ConfigError, match=r"^--pretrained_checkpoint_dir: .* has no args.json beside it"
+    ):
         _knn(ckpt.parent, digits_dir)
 
 
@@ -100,17 +151,31 @@ def test_data_and_training_keys_are_checked_before_training(digits_dir, tmp_path
 
     for task, name in (("pretrain", "m-mae"), ("linear", "linear")):
         with pytest.raises(ConfigError, match=r"^data.train_path: '.*absent' does not exist"):
-            (pretrain if task == "pretrain" else linear)(config(task, name, f"data.train_path={tmp_path}/absent"))
-        with pytest.raises(ConfigError, match=r"^data.train_path: class folder\(s\) \['10'\] of .* hold no image"):
-            (pretrain if task == "pretrain" else linear)(config(task, name, f"data.train_path={data}/train",
-                                                                            f"data.val_path={data}/val"))
-        with pytest.raises(ConfigError, match=r"^max_epochs: 0 is not allowed; expected a whole number >= 1$"):
+            (pretrain if task == "pretrain" else linear)(
+                config(task, name, f"data.train_path={tmp_path}/absent")
+            )
+        with pytest.raises(
+            ConfigError, match=r"^data.train_path: class folder\(s\) \['10'\] of .* hold no image"
+        ):
+            (pretrain if task == "pretrain" else linear)(
+                config(task, name, f"data.train_path={data}/train", f"data.val_path={data}/val")
+            )
+        with pytest.raises(
+            ConfigError, match=r"^max_epochs: 0 is not allowed; expected a whole number >= 1$"
+        ):
             (pretrain if task == "pretrain" else linear)(config(task, name, "max_epochs=0"))
         with pytest.raises(ConfigError, match=r"^optimizer.batch_size: 0 is not allowed"):
-            (pretrain if task == "pretrain" else linear)(config(task, name, "optimizer.batch_size=0"))
-    with pytest.raises(ConfigError, match=r"^backbone.kwargs.patch_size: 5 does not divide backbone.kwargs.img_size"):
+            (pretrain if task == "pretrain" else linear)(
+                config(task, name, "optimizer.batch_size=0")
+            )
+    with pytest.raises(
+        ConfigError,
+        match=r"^backbone.kwargs.patch_size: 5 does not divide backbone.kwargs.img_size",
+    ):
         pretrain(config("pretrain", "m-mae", "backbone.kwargs.patch_size=5"))
-    with pytest.raises(ConfigError, match=r"^--batch_size: 0 is not allowed; expected a whole number >= 1$"):
+    with pytest.raises(
+        ConfigError, match=r"^--batch_size: 0 is not allowed; expected a whole number >= 1$"
+    ):
         _knn(ckpt, digits_dir, "--batch_size", "0")
     with pytest.raises(ConfigError, match=r"^--train_data_path: class folder\(s\) \['10'\]"):
         _knn(ckpt, data)
@@ -123,19 +188,32 @@ def test_cifar100_offline_says_where_to_put_the_archive(tmp_path, monkeypatch):
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr(cifar, "download_and_extract_archive", offline)
-    with initialize_config_dir(config_dir=str(zoo_path() / "pretrain" / "cifar100"), version_base="1.2"):
-        cfg = compose(config_name="m-mae", overrides=[f"data.train_path={tmp_path}", f"data.val_path={tmp_path}",
-                                                      "devices=1", "accelerator=cpu"])
+    with initialize_config_dir(
+        config_dir=str(zoo_path() / "pretrain" / "cifar100"), version_base="1.2"
+    ):
+        cfg = compose(
+            config_name="m-mae",
+            overrides=[
+                f"data.train_path={tmp_path}",
+                f"data.val_path={tmp_path}",
+                "devices=1",
+                "accelerator=cpu",
+            ],
+        )
     with pytest.raises(ConfigError) as err:
         pretrain(cfg)
-    assert str(err.value).startswith(f"data.train_path: '{tmp_path}' holds no cifar100 (cifar-100-python/) and "
-                                     "downloading it failed (")
+    assert str(err.value).startswith(
+        f"data.train_path: '{tmp_path}' holds no cifar100 (cifar-100-python/) and "
+        "downloading it failed ("
+    )
     assert "Temporary failure in name resolution" in str(err.value)
     assert cifar.CIFAR100.url in str(err.value)
 
 
 def _cli(*argv, cwd):
-    return subprocess.run([sys.executable, "-m", "solo_ext.cli", *argv], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "solo_ext.cli", *argv], capture_output=True, text=True, cwd=cwd
+    )
 
 
 @pytest.mark.slow
@@ -143,30 +221,72 @@ def test_a_damaged_image_is_named_mid_epoch(digits_dir, tmp_path):
     data = _small_digits(digits_dir, tmp_path / "data", per_class=8)
     bad = sorted((data / "train" / "3").iterdir())[2]
     bad.write_bytes(bad.read_bytes()[:60])  # a truncated PNG: only reading it finds it
-    result = _cli("pretrain", "--config-path", str(zoo_path() / "pretrain" / "digits"), "--config-name", "m-mae",
-                  f"data.train_path={data}/train", f"data.val_path={data}/val", "max_epochs=1",
-                  "optimizer.batch_size=16", "data.num_workers=1", "+num_sanity_val_steps=0",
-                  "+enable_progress_bar=false", f"checkpoint.dir={tmp_path}/trained_models", cwd=tmp_path)
+    result = _cli(
+        "pretrain",
+        "--config-path",
+        str(zoo_path() / "pretrain" / "digits"),
+        "--config-name",
+        "m-mae",
+        f"data.train_path={data}/train",
+        f"data.val_path={data}/val",
+        "max_epochs=1",
+        "optimizer.batch_size=16",
+        "data.num_workers=1",
+        "+num_sanity_val_steps=0",
+        "+enable_progress_bar=false",
+        f"checkpoint.dir={tmp_path}/trained_models",
+        cwd=tmp_path,
+    )
     assert result.returncode == 1, result.stderr
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"solo-ext pretrain: data error: {bad}: does not load as an image ("), result.stderr
+    assert last.startswith(f"solo-ext pretrain: data error: {bad}: does not load as an image ("), (
+        result.stderr
+    )
     assert "Traceback" not in result.stderr
     assert not any(text in result.stderr for text in HARMLESS), result.stderr
 
 
 @pytest.mark.slow
 def test_console_override_and_warnings(tmp_path):
-    result = _cli("pretrain", "--config-path", str(zoo_path() / "pretrain" / "digits"), "--config-name", "m-mae",
-                  "data.train_path=/tmp/a=b/train", cwd=tmp_path)
+    result = _cli(
+        "pretrain",
+        "--config-path",
+        str(zoo_path() / "pretrain" / "digits"),
+        "--config-name",
+        "m-mae",
+        "data.train_path=/tmp/a=b/train",
+        cwd=tmp_path,
+    )
     assert result.returncode == 1
-    assert result.stderr == ("solo-ext pretrain: override 'data.train_path=/tmp/a=b/train': Hydra cannot parse it "
-                             "(its value holds '='); quote the value: 'data.train_path=\"/tmp/a=b/train\"' (in bash: "
-                             "single quotes around the whole override, double quotes around the value)\n")
+    assert result.stderr == (
+        "solo-ext pretrain: override 'data.train_path=/tmp/a=b/train': Hydra cannot parse it "
+        "(its value holds '='); quote the value: 'data.train_path=\"/tmp/a=b/train\"' (in bash: "
+        "single quotes around the whole override, double quotes around the value)\n"
+    )
 
-    result = _cli("knn", "--pretrained_checkpoint_dir", str(tmp_path / "absent"), "--dataset", "custom",
-                  "--train_data_path", "x", "--val_data_path", "y", cwd=tmp_path)  # imports solo-learn first
-    assert result.stderr == f"solo-ext knn: config error: --pretrained_checkpoint_dir: '{tmp_path}/absent' does not exist\n"
+    result = _cli(
+        "knn",
+        "--pretrained_checkpoint_dir",
+        str(tmp_path / "absent"),
+        "--dataset",
+        "custom",
+        "--train_data_path",
+        "x",
+        "--val_data_path",
+        "y",
+        cwd=tmp_path,
+    )  # imports solo-learn first
+    assert (
+        result.stderr
+        == f"solo-ext knn: config error: --pretrained_checkpoint_dir: '{tmp_path}/absent' does not exist\n"
+    )
 
-    own_script = subprocess.run([sys.executable, "-c", "import solo_ext; solo_ext.register()"], capture_output=True,
-                                text=True, cwd=tmp_path)
-    assert "in registry with solo.backbones" in own_script.stderr  # a user's script keeps every warning
+    own_script = subprocess.run(
+        [sys.executable, "-c", "import solo_ext; solo_ext.register()"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert (
+        "in registry with solo.backbones" in own_script.stderr
+    )  # a user's script keeps every warning

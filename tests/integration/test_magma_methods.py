@@ -6,7 +6,6 @@ from solo.methods import METHODS
 
 from solo_ext.config import ConfigError
 from solo_ext.launch.pretrain import build_model
-
 from tests.integration.helpers import digits_config
 
 
@@ -46,9 +45,13 @@ def test_m_mae_with_zero_weights_is_solo_learns_mae(digits_dir, tmp_path):
 
 
 def test_m_mae_adds_the_weighted_regulariser(digits_dir, tmp_path):
-    cfg = parsed(digits_config("m-mae", digits_dir, tmp_path, "++method_kwargs.magma.start_epoch=0"))
+    cfg = parsed(
+        digits_config("m-mae", digits_dir, tmp_path, "++method_kwargs.magma.start_epoch=0")
+    )
     model = METHODS["m_mae"](cfg)
-    zero = METHODS["m_mae"](parsed(digits_config("m-mae", digits_dir, tmp_path, "++method_kwargs.magma.weight=0")))
+    zero = METHODS["m_mae"](
+        parsed(digits_config("m-mae", digits_dir, tmp_path, "++method_kwargs.magma.weight=0"))
+    )
     with_reg, without = losses_on_the_same_batch(model, zero)
     assert with_reg > without
     with_reg.backward()
@@ -56,12 +59,19 @@ def test_m_mae_adds_the_weighted_regulariser(digits_dir, tmp_path):
 
 
 @pytest.mark.parametrize("method_file,magma_weight", [("u-mae", 0.0), ("mu-mae", 1.0)])
-def test_u_mae_and_mu_mae_default_weights_reach_the_loss(method_file, magma_weight, digits_dir, tmp_path):
+def test_u_mae_and_mu_mae_default_weights_reach_the_loss(
+    method_file, magma_weight, digits_dir, tmp_path
+):
     """With neither weight in the config (MAGMA window open): U-MAE's loss is MAE's + 0.01 L_unif, MU-MAE's is
     MAE's + 1 L_magma + 0.01 L_unif (the papers' weights), L_* as the method logs them."""
-    unset = ["~method_kwargs.uniformity_weight", *(["~method_kwargs.magma"] if magma_weight else []),
-             "+method_kwargs.magma.start_epoch=0"]
-    model = METHODS[method_file.replace("-", "_")](parsed(digits_config(method_file, digits_dir, tmp_path, *unset)))
+    unset = [
+        "~method_kwargs.uniformity_weight",
+        *(["~method_kwargs.magma"] if magma_weight else []),
+        "+method_kwargs.magma.start_epoch=0",
+    ]
+    model = METHODS[method_file.replace("-", "_")](
+        parsed(digits_config(method_file, digits_dir, tmp_path, *unset))
+    )
     mae = METHODS["mae"](parsed(digits_config("mae", digits_dir, tmp_path)))
     logged = {}
     model.log_dict = lambda values, **kwargs: logged.update(values)
@@ -75,9 +85,13 @@ def test_u_mae_and_mu_mae_default_weights_reach_the_loss(method_file, magma_weig
 def test_two_view_methods_regularise_first_crop(method_file, digits_dir, tmp_path):
     """The regulariser is added to the host loss, and its gradient reaches the first crop's pixels, not the
     second's."""
-    cfg = parsed(digits_config(method_file, digits_dir, tmp_path, "++method_kwargs.magma.start_epoch=0"))
+    cfg = parsed(
+        digits_config(method_file, digits_dir, tmp_path, "++method_kwargs.magma.start_epoch=0")
+    )
     model = METHODS[cfg.method](cfg)
-    without = METHODS[cfg.method](parsed(digits_config(method_file, digits_dir, tmp_path, "++method_kwargs.magma.weight=0")))
+    without = METHODS[cfg.method](
+        parsed(digits_config(method_file, digits_dir, tmp_path, "++method_kwargs.magma.weight=0"))
+    )
     without.load_state_dict(model.state_dict())
     regularisers = []
     regulariser = model.regulariser
@@ -96,11 +110,19 @@ def test_two_view_methods_regularise_first_crop(method_file, digits_dir, tmp_pat
 @pytest.mark.parametrize(
     "method_file,override,key",
     [
-        ("m-mae", "++method_kwargs.magma.reference_layers=[12]", "method_kwargs.magma.reference_layers"),
+        (
+            "m-mae",
+            "++method_kwargs.magma.reference_layers=[12]",
+            "method_kwargs.magma.reference_layers",
+        ),
         ("m-mae", "++method_kwargs.magma.target_layer=-13", "method_kwargs.magma.target_layer"),
         ("m-mae", "++method_kwargs.magma.weight=-1", "method_kwargs.magma.weight"),
         ("m-mae", "++method_kwargs.magma.duration=-10", "method_kwargs.magma.duration"),
-        ("m-mae", "++method_kwargs.magma.reference_layers=[-1]", "method_kwargs.magma.reference_layers"),
+        (
+            "m-mae",
+            "++method_kwargs.magma.reference_layers=[-1]",
+            "method_kwargs.magma.reference_layers",
+        ),
         ("m-mae", "backbone.name=resnet18", "backbone.name"),
         ("m-simclr", "backbone.name=resnet18", "backbone.name"),
         ("m-simclr", "augmentations.0.num_crops=1", "augmentations"),

@@ -35,10 +35,14 @@ def _checked(cfg):
 
 
 def test_config_check_warns_once_with_the_keys(digits_dir, tmp_path):
-    late = digits_config("m-mae", digits_dir, tmp_path, "max_epochs=3", "++method_kwargs.magma.start_epoch=3")
+    late = digits_config(
+        "m-mae", digits_dir, tmp_path, "max_epochs=3", "++method_kwargs.magma.start_epoch=3"
+    )
     with pytest.warns(MagmaNeverOn, match=r"start_epoch: 3 >= max_epochs 3"):
         _checked(late)
-    opens = digits_config("m-mae", digits_dir, tmp_path, "max_epochs=3", "++method_kwargs.magma.start_epoch=2")
+    opens = digits_config(
+        "m-mae", digits_dir, tmp_path, "max_epochs=3", "++method_kwargs.magma.start_epoch=2"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", MagmaNeverOn)
         _checked(opens)

@@ -33,8 +33,14 @@ pytestmark = pytest.mark.skipif(
 )
 
 AT_224 = {"patch_size": 32, "img_size": 224}
-PRETRAIN_AT_224 = ["backbone.kwargs.img_size=224", "backbone.kwargs.patch_size=32", "augmentations.0.crop_size=224",
-                   "data.val_path=null", "knn_eval.enabled=false", "limit_train_batches=1"]
+PRETRAIN_AT_224 = [
+    "backbone.kwargs.img_size=224",
+    "backbone.kwargs.patch_size=32",
+    "augmentations.0.crop_size=224",
+    "data.val_path=null",
+    "knn_eval.enabled=false",
+    "limit_train_batches=1",
+]
 BATCH = 16
 
 
@@ -59,13 +65,31 @@ def run_main_linear(ckpt: Path, digits_dir, out: Path, *overrides) -> subprocess
     """main_linear.py for one training step and one validation batch, from our digits linear config."""
     out.mkdir(parents=True, exist_ok=True)
     return subprocess.run(
-        [sys.executable, str(MAIN_LINEAR), "--config-path", str(zoo_path() / "linear" / "digits"), "--config-name", "linear",
-         f"pretrained_feature_extractor='{ckpt}'", f"data.train_path={digits_dir}/train", f"data.val_path={digits_dir}/val",
-         f"checkpoint.dir={out}/trained_models", "max_epochs=1", "+limit_train_batches=1", "+limit_val_batches=1",
-         f"optimizer.batch_size={BATCH}", "data.num_workers=0", "+num_sanity_val_steps=0", "+enable_progress_bar=false",
-         # solo-learn counts len(devices) and Lightning wants an int on CPU: the string "1" satisfies both
-         "devices='1'", *overrides],
-        capture_output=True, text=True, cwd=out,
+        [
+            sys.executable,
+            str(MAIN_LINEAR),
+            "--config-path",
+            str(zoo_path() / "linear" / "digits"),
+            "--config-name",
+            "linear",
+            f"pretrained_feature_extractor='{ckpt}'",
+            f"data.train_path={digits_dir}/train",
+            f"data.val_path={digits_dir}/val",
+            f"checkpoint.dir={out}/trained_models",
+            "max_epochs=1",
+            "+limit_train_batches=1",
+            "+limit_val_batches=1",
+            f"optimizer.batch_size={BATCH}",
+            "data.num_workers=0",
+            "+num_sanity_val_steps=0",
+            "+enable_progress_bar=false",
+            # solo-learn counts len(devices) and Lightning wants an int on CPU: the string "1" satisfies both
+            "devices='1'",
+            *overrides,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=out,
     )
 
 
@@ -75,13 +99,15 @@ def main_linear(ckpt: Path, digits_dir, out: Path, *overrides):
     assert result.returncode == 0, result.stderr[-3000:]
     (linear_ckpt,) = (out / "trained_models" / "linear").rglob("*.ckpt")
     (metrics,) = (out / "lightning_logs").rglob("metrics.csv")
-    (val_loss,) = [float(row["val_loss"]) for row in csv.DictReader(metrics.open()) if row["val_loss"]]
+    (val_loss,) = [
+        float(row["val_loss"]) for row in csv.DictReader(metrics.open()) if row["val_loss"]
+    ]
     return linear_ckpt, val_loss
 
 
 def backbone_tensors(ckpt: Path) -> dict:
     state = torch.load(ckpt, map_location="cpu")["state_dict"]
-    return {k[len("backbone."):]: v for k, v in state.items() if k.startswith("backbone.")}
+    return {k[len("backbone.") :]: v for k, v in state.items() if k.startswith("backbone.")}
 
 
 @torch.no_grad()
@@ -90,8 +116,13 @@ def first_val_batch_loss(linear_ckpt: Path, backbone: torch.nn.Module, digits_di
     ``linear_ckpt``, loaded strictly) and the checkpoint's classifier, on solo-learn's own 224-px val loader."""
     state = torch.load(linear_ckpt, map_location="cpu")["state_dict"]
     backbone.load_state_dict(backbone_tensors(linear_ckpt), strict=True)
-    _, val_loader = prepare_data("custom", train_data_path=f"{digits_dir}/train", val_data_path=f"{digits_dir}/val",
-                                 batch_size=BATCH, num_workers=0)
+    _, val_loader = prepare_data(
+        "custom",
+        train_data_path=f"{digits_dir}/train",
+        val_data_path=f"{digits_dir}/val",
+        batch_size=BATCH,
+        num_workers=0,
+    )
     images, targets = next(iter(val_loader))
     logits = F.linear(backbone.eval()(images), state["classifier.weight"], state["classifier.bias"])
     return F.cross_entropy(logits, targets).item()
@@ -105,7 +136,9 @@ def solo_learn_backbone(name: str, pretrain_method) -> torch.nn.Module:
 def gap(linear_ckpt: Path, logged_loss: float, backbone: torch.nn.Module, digits_dir) -> float:
     """Relative gap between the val_loss main_linear.py logged and the one recomputed with ``backbone``: 0 (to
     float precision) for the architecture it used; >= 0.5% for the other ViT in every run seen."""
-    return abs(first_val_batch_loss(linear_ckpt, backbone, digits_dir) - logged_loss) / abs(logged_loss)
+    return abs(first_val_batch_loss(linear_ckpt, backbone, digits_dir) - logged_loss) / abs(
+        logged_loss
+    )
 
 
 def assert_backbone_arrived(linear_ckpt: Path, pretrained_ckpt: Path) -> None:
@@ -114,16 +147,25 @@ def assert_backbone_arrived(linear_ckpt: Path, pretrained_ckpt: Path) -> None:
     assert all(torch.equal(linear[key], trained[key]) for key in trained)
 
 
-VIT_TINY_224 = ["+backbone.name=vit_tiny", "+backbone.kwargs.patch_size=32", "+backbone.kwargs.img_size=224"]
+VIT_TINY_224 = [
+    "+backbone.name=vit_tiny",
+    "+backbone.kwargs.patch_size=32",
+    "+backbone.kwargs.img_size=224",
+]
 
 
 @pytest.mark.slow
 def test_mae_family_needs_pretrain_method_mae(pretrained, digits_dir, tmp_path):
     ckpt = pretrained("m-mae")
-    mae_vit, default_vit = solo_learn_backbone("vit_tiny", "mae"), solo_learn_backbone("vit_tiny", None)
+    mae_vit, default_vit = (
+        solo_learn_backbone("vit_tiny", "mae"),
+        solo_learn_backbone("vit_tiny", None),
+    )
     assert (mae_vit.blocks[0].attn.num_heads, default_vit.blocks[0].attn.num_heads) == (12, 3)
 
-    linear_ckpt, loss = main_linear(ckpt, digits_dir, tmp_path / "with", *VIT_TINY_224, "+pretrain_method=mae")
+    linear_ckpt, loss = main_linear(
+        ckpt, digits_dir, tmp_path / "with", *VIT_TINY_224, "+pretrain_method=mae"
+    )
     assert_backbone_arrived(linear_ckpt, ckpt)
     assert gap(linear_ckpt, loss, mae_vit, digits_dir) < 1e-5
     assert gap(linear_ckpt, loss, default_vit, digits_dir) > 1e-4
@@ -139,7 +181,9 @@ def test_mae_family_needs_pretrain_method_mae(pretrained, digits_dir, tmp_path):
 def test_two_crop_magma_method_keeps_solo_learns_default_vit(pretrained, digits_dir, tmp_path):
     """M-SimCLR trains solo-learn's default ViT; its own name as pretrain_method (or none) rebuilds that ViT."""
     ckpt = pretrained("m-simclr")
-    linear_ckpt, loss = main_linear(ckpt, digits_dir, tmp_path, *VIT_TINY_224, "+pretrain_method=m_simclr")
+    linear_ckpt, loss = main_linear(
+        ckpt, digits_dir, tmp_path, *VIT_TINY_224, "+pretrain_method=m_simclr"
+    )
     assert_backbone_arrived(linear_ckpt, ckpt)
     assert gap(linear_ckpt, loss, solo_learn_backbone("vit_tiny", None), digits_dir) < 1e-5
     assert gap(linear_ckpt, loss, solo_learn_backbone("vit_tiny", "mae"), digits_dir) > 1e-4
@@ -149,8 +193,14 @@ def test_two_crop_magma_method_keeps_solo_learns_default_vit(pretrained, digits_
 def test_vit_lite_is_known_to_main_linear_through_the_plugin(pretrained, digits_dir, tmp_path):
     """SMAE's ViT-Lite (not a solo-learn backbone) is built by main_linear.py because our Hydra plugin registers it."""
     ckpt = pretrained("smae", "++method_kwargs.smae.alpha=0", "~method_kwargs.smae.critic")
-    linear_ckpt, loss = main_linear(ckpt, digits_dir, tmp_path, "+backbone.name=vit_lite", "+backbone.kwargs.patch_size=32",
-                                    "+backbone.kwargs.img_size=224")
+    linear_ckpt, loss = main_linear(
+        ckpt,
+        digits_dir,
+        tmp_path,
+        "+backbone.name=vit_lite",
+        "+backbone.kwargs.patch_size=32",
+        "+backbone.kwargs.img_size=224",
+    )
     assert_backbone_arrived(linear_ckpt, ckpt)
     vit_lite = solo_learn_backbone("vit_lite", None)
     assert len(vit_lite.blocks) == 7 and vit_lite.blocks[0].attn.num_heads == 4
@@ -160,7 +210,19 @@ def test_vit_lite_is_known_to_main_linear_through_the_plugin(pretrained, digits_
 @pytest.mark.slow
 def test_custom_datasets_need_a_224_px_checkpoint(pretrained, digits_dir, tmp_path):
     """main_linear.py feeds `custom` data at 224 px whatever the config says: a 32-px ViT stops at its first batch."""
-    ckpt = pretrained("m-mae", "backbone.kwargs.img_size=32", "backbone.kwargs.patch_size=8", "augmentations.0.crop_size=32")
-    result = run_main_linear(ckpt, digits_dir, tmp_path, "+backbone.name=vit_tiny", "+backbone.kwargs.patch_size=8",
-                             "+backbone.kwargs.img_size=32", "+pretrain_method=mae")
+    ckpt = pretrained(
+        "m-mae",
+        "backbone.kwargs.img_size=32",
+        "backbone.kwargs.patch_size=8",
+        "augmentations.0.crop_size=32",
+    )
+    result = run_main_linear(
+        ckpt,
+        digits_dir,
+        tmp_path,
+        "+backbone.name=vit_tiny",
+        "+backbone.kwargs.patch_size=8",
+        "+backbone.kwargs.img_size=32",
+        "+pretrain_method=mae",
+    )
     assert result.returncode != 0 and "Input height (224) doesn't match model (32)" in result.stderr

@@ -27,7 +27,9 @@ def digit_batches(digits_dir, augmentation):
     for start in range(0, DISTINCT_BATCHES * BATCH, BATCH):
         indexes = torch.arange(start, start + BATCH)
         images, targets = zip(*(dataset[int(i)] for i in indexes))
-        batches.append([indexes.to(DEVICE), [torch.stack(images).to(DEVICE)], torch.tensor(targets).to(DEVICE)])
+        batches.append(
+            [indexes.to(DEVICE), [torch.stack(images).to(DEVICE)], torch.tensor(targets).to(DEVICE)]
+        )
     return batches
 
 
@@ -41,14 +43,18 @@ def test_m_mae_trains_in_fp16_autocast_without_nan(digits_dir, tmp_path):
 
     logged = {}
 
-    def record(name, value, *args, **kwargs):  # there is no Trainer to log to; log_dict calls this per key
+    def record(
+        name, value, *args, **kwargs
+    ):  # there is no Trainer to log to; log_dict calls this per key
         logged[name] = float(torch.as_tensor(value).detach())
 
     model.log = record
     matmul_dtypes = set()
     qkv = model.backbone.blocks[0].attn.qkv
     qkv.register_forward_hook(lambda module, args, output: matmul_dtypes.add(output.dtype))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optimizer.lr, weight_decay=cfg.optimizer.weight_decay)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=cfg.optimizer.lr, weight_decay=cfg.optimizer.weight_decay
+    )
     scaler = torch.amp.GradScaler(DEVICE)
 
     reconstruction, skipped = [], []
@@ -58,7 +64,9 @@ def test_m_mae_trains_in_fp16_autocast_without_nan(digits_dir, tmp_path):
             loss = model.training_step(batches[step % DISTINCT_BATCHES], step)
         assert loss.dtype == torch.float32 and torch.isfinite(loss), (step, loss)
         assert logged["train_magma_weight"] == 1.0 and logged["train_magma_loss"] > 0
-        non_finite = {name: value for name, value in logged.items() if not torch.isfinite(torch.tensor(value))}
+        non_finite = {
+            name: value for name, value in logged.items() if not torch.isfinite(torch.tensor(value))
+        }
         assert not non_finite, (step, non_finite)
         reconstruction.append(logged["train_reconstruction_loss"])
 

@@ -14,7 +14,9 @@ def test_register_is_idempotent_and_complete():
     assert len(METHODS) == size
     assert {"m_mae", "u_mae", "mu_mae", "m_simclr", "m_vicreg"} <= set(METHODS)
     assert all(METHODS[name] is cls for name, cls in SOLO_EXT_METHODS.items())
-    assert BaseMethod._BACKBONES == before_backbones  # solo-learn's own methods keep their backbones
+    assert (
+        BaseMethod._BACKBONES == before_backbones
+    )  # solo-learn's own methods keep their backbones
 
 
 def test_hydra_plugin_registers_when_solo_learn_is_running(monkeypatch):

@@ -47,7 +47,9 @@ class Case:
     killed_in: int  # the job dies as this epoch starts: the last checkpoint on disk is the previous epoch's
     logged: List[str]  # logged per step as "<key>_step"
     probe: Callable[[object], dict] = lambda model: {}  # method state that the step trained with
-    expected: Dict[int, dict] = field(default_factory=dict)  # epoch -> values the uninterrupted run must show
+    expected: Dict[int, dict] = field(
+        default_factory=dict
+    )  # epoch -> values the uninterrupted run must show
 
 
 def smae_state(model) -> dict:
@@ -56,41 +58,76 @@ def smae_state(model) -> dict:
 
 def colormae_state(model) -> dict:
     color, patterns = model._bank_source
-    return {"bank_source": color if patterns is None else patterns, "bank": fingerprint(model.masker.bank)}
+    return {
+        "bank_source": color if patterns is None else patterns,
+        "bank": fingerprint(model.masker.bank),
+    }
 
 
 def digits_bank(color: str) -> str:
-    return fingerprint(torch.from_numpy(generate_patterns(color, 256, 64, 0)))  # the digits zoo's bank size
+    return fingerprint(
+        torch.from_numpy(generate_patterns(color, 256, 64, 0))
+    )  # the digits zoo's bank size
 
 
 CASES = {
     # MAGMA's window is epochs 1-2: killed inside it, the window closes after the resume
     "m_mae": Case(
-        "m-mae", ["++method_kwargs.magma.start_epoch=1", "++method_kwargs.magma.duration=2"], 4, 2, ["train_magma_weight"],
-        expected={0: {"train_magma_weight": 0.0}, 1: {"train_magma_weight": pytest.approx(0.1)},
-                  2: {"train_magma_weight": pytest.approx(0.1)}, 3: {"train_magma_weight": 0.0}},
+        "m-mae",
+        ["++method_kwargs.magma.start_epoch=1", "++method_kwargs.magma.duration=2"],
+        4,
+        2,
+        ["train_magma_weight"],
+        expected={
+            0: {"train_magma_weight": 0.0},
+            1: {"train_magma_weight": pytest.approx(0.1)},
+            2: {"train_magma_weight": pytest.approx(0.1)},
+            3: {"train_magma_weight": 0.0},
+        },
     ),
     # the paper preset's hard step of the contrastive weight, moved from epoch 5 to epoch 2 (after the resume)
     "vicmae": Case(
-        "vicmae-paper", ["method_kwargs.vicmae.con_start_epoch=2"], 3, 1, ["train_contrastive_weight"],
-        expected={1: {"train_contrastive_weight": 0.0}, 2: {"train_contrastive_weight": pytest.approx(0.025)}},
+        "vicmae-paper",
+        ["method_kwargs.vicmae.con_start_epoch=2"],
+        3,
+        1,
+        ["train_contrastive_weight"],
+        expected={
+            1: {"train_contrastive_weight": 0.0},
+            2: {"train_contrastive_weight": pytest.approx(0.025)},
+        },
     ),
-    "smae": Case("smae", ["++method_kwargs.smae.calibration_batches=1"], 2, 1, ["train_s_pix", "train_s_perc"],
-                 smae_state),
+    "smae": Case(
+        "smae",
+        ["++method_kwargs.smae.calibration_batches=1"],
+        2,
+        1,
+        ["train_s_pix", "train_s_perc"],
+        smae_state,
+    ),
     # green bank; blue from epoch 1 (in use when killed, so not the green one __init__ loads); red from epoch 3
     "colormae": Case(
-        "colormae", ["++method_kwargs.colormae.schedule=[{start_epoch: 1, color: blue}, {start_epoch: 3, color: red}]"],
-        4, 2, [], colormae_state,
-        expected={0: {"bank_source": "green", "bank": digits_bank("green")},
-                  2: {"bank_source": "blue", "bank": digits_bank("blue")},
-                  3: {"bank_source": "red", "bank": digits_bank("red")}},
+        "colormae",
+        [
+            "++method_kwargs.colormae.schedule=[{start_epoch: 1, color: blue}, {start_epoch: 3, color: red}]"
+        ],
+        4,
+        2,
+        [],
+        colormae_state,
+        expected={
+            0: {"bank_source": "green", "bank": digits_bank("green")},
+            2: {"bank_source": "blue", "bank": digits_bank("blue")},
+            3: {"bank_source": "red", "bank": digits_bank("red")},
+        },
     ),
 }
 
 
 class ScheduleRecorder(Callback):
     """Records, per epoch, what each training step used (logged values, the method's state, and the learning
-    rate and step count solo-learn/Lightning restore); raises Killed at the start of step ``kill_at`` = (epoch, batch)."""
+    rate and step count solo-learn/Lightning restore); raises Killed at the start of step
+    ``kill_at`` = (epoch, batch)."""
 
     def __init__(self, case: Case, kill_at: Tuple[int, int] = None):
         self.case, self.kill_at = case, kill_at
@@ -115,7 +152,9 @@ class ScheduleRecorder(Callback):
 @pytest.fixture(scope="module")
 def critic(tmp_path_factory):
     torch.manual_seed(0)
-    return save_critic(tmp_path_factory.mktemp("critic") / "critic.pt", build_critic(10), 10, top1=10.0)
+    return save_critic(
+        tmp_path_factory.mktemp("critic") / "critic.pt", build_critic(10), 10, top1=10.0
+    )
 
 
 @pytest.fixture(scope="module")
@@ -133,11 +172,21 @@ def calibrations():
         yield calls
 
 
-def train(name: str, out: Path, digits_dir, critic, recorder: ScheduleRecorder, calibrations: list, *extra):
+def train(
+    name: str, out: Path, digits_dir, critic, recorder: ScheduleRecorder, calibrations: list, *extra
+):
     case = CASES[name]
     critic_override = [f"++method_kwargs.smae.critic={critic}"] if name == "smae" else []
-    cfg = digits_config(case.config, digits_dir, out, *SCHEDULE_RUN, f"max_epochs={case.epochs}", *critic_override,
-                        *case.overrides, *extra)
+    cfg = digits_config(
+        case.config,
+        digits_dir,
+        out,
+        *SCHEDULE_RUN,
+        f"max_epochs={case.epochs}",
+        *critic_override,
+        *case.overrides,
+        *extra,
+    )
     calibrations.clear()
     out.mkdir(parents=True, exist_ok=True)
     with pytest.MonkeyPatch.context() as patch:
@@ -165,25 +214,50 @@ def test_uninterrupted_runs_change_schedule_around_the_kill(interrupted):
     """The setting the resume tests rely on: the schedules really change inside the resumed epochs."""
     name, _, full, full_calibrations, killed, ckpt = interrupted
     case = CASES[name]
-    assert sorted(full.epochs) == list(range(case.epochs)) and all(len(steps) == 1 for steps in full.epochs.values())
+    assert sorted(full.epochs) == list(range(case.epochs)) and all(
+        len(steps) == 1 for steps in full.epochs.values()
+    )
     for epoch, values in CASES[name].expected.items():
-        assert all(step[key] == value for step in full.epochs[epoch] for key, value in values.items()), full.epochs[epoch]
+        assert all(
+            step[key] == value for step in full.epochs[epoch] for key, value in values.items()
+        ), full.epochs[epoch]
     assert ckpt.name.endswith(f"ep={case.killed_in - 1}.ckpt")
     assert sorted(killed.epochs) == list(range(case.killed_in))
     if name == "smae":
-        assert full_calibrations == 1 and full.epochs[0][0]["s_pix"] > 0 and full.epochs[0][0]["s_perc"] > 0
+        assert (
+            full_calibrations == 1
+            and full.epochs[0][0]["s_pix"] > 0
+            and full.epochs[0][0]["s_perc"] > 0
+        )
         assert full.state_at_train_start == {"s_pix": 0.0, "s_perc": 0.0}
 
 
 @pytest.mark.parametrize("how", ["resume_from_checkpoint", "auto_resume"])
-def test_resumed_run_trains_with_the_uninterrupted_schedule(how, interrupted, digits_dir, critic, calibrations):
+def test_resumed_run_trains_with_the_uninterrupted_schedule(
+    how, interrupted, digits_dir, critic, calibrations
+):
     name, root, full, _, _, ckpt = interrupted
     resumed = ScheduleRecorder(CASES[name])
     if how == "resume_from_checkpoint":
-        calibrated = train(name, root / "resumed", digits_dir, critic, resumed, calibrations,
-                           f"+resume_from_checkpoint='{ckpt}'")
+        calibrated = train(
+            name,
+            root / "resumed",
+            digits_dir,
+            critic,
+            resumed,
+            calibrations,
+            f"+resume_from_checkpoint='{ckpt}'",
+        )
     else:  # solo-learn's AutoResumer finds the killed run's checkpoint by matching its args.json
-        calibrated = train(name, root / "killed", digits_dir, critic, resumed, calibrations, "auto_resume.enabled=true")
+        calibrated = train(
+            name,
+            root / "killed",
+            digits_dir,
+            critic,
+            resumed,
+            calibrations,
+            "auto_resume.enabled=true",
+        )
 
     remaining = range(CASES[name].killed_in, CASES[name].epochs)
     assert sorted(resumed.epochs) == list(remaining)  # continued, not restarted
@@ -191,13 +265,29 @@ def test_resumed_run_trains_with_the_uninterrupted_schedule(how, interrupted, di
     if name == "smae":
         state = torch.load(ckpt, map_location="cpu")["state_dict"]
         restored = {"s_pix": state["s_pix"].item(), "s_perc": state["s_perc"].item()}
-        assert calibrated == 0  # constants come from the checkpoint, not from the half-trained model
-        (calibrated_once,) = {(step["s_pix"], step["s_perc"]) for steps in full.epochs.values() for step in steps}
-        assert resumed.state_at_train_start == restored == dict(zip(("s_pix", "s_perc"), calibrated_once))
+        assert (
+            calibrated == 0
+        )  # constants come from the checkpoint, not from the half-trained model
+        (calibrated_once,) = {
+            (step["s_pix"], step["s_perc"]) for steps in full.epochs.values() for step in steps
+        }
+        assert (
+            resumed.state_at_train_start
+            == restored
+            == dict(zip(("s_pix", "s_perc"), calibrated_once))
+        )
 
 
-METHOD_CONFIGS = {"m_mae": "m-mae", "u_mae": "u-mae", "mu_mae": "mu-mae", "m_simclr": "m-simclr",
-                  "m_vicreg": "m-vicreg", "colormae": "colormae", "smae": "smae", "vicmae": "vicmae"}
+METHOD_CONFIGS = {
+    "m_mae": "m-mae",
+    "u_mae": "u-mae",
+    "mu_mae": "mu-mae",
+    "m_simclr": "m-simclr",
+    "m_vicreg": "m-vicreg",
+    "colormae": "colormae",
+    "smae": "smae",
+    "vicmae": "vicmae",
+}
 
 
 def test_every_method_is_covered():
@@ -218,7 +308,10 @@ def test_solo_learn_keeps_python_objects_in_its_checkpoint_state(digits_dir):
     host = built("mae", "mae")
     assert isinstance(host.extra_optimizer_args["betas"], (DictConfig, ListConfig))
     ours = built("m_mae", "m-mae")
-    assert ours.extra_optimizer_args["betas"] == [0.9, 0.95] and type(ours.extra_optimizer_args["betas"]) is list
+    assert (
+        ours.extra_optimizer_args["betas"] == [0.9, 0.95]
+        and type(ours.extra_optimizer_args["betas"]) is list
+    )
 
 
 def test_weights_only_refuses_python_objects(tmp_path):
@@ -231,12 +324,29 @@ def test_weights_only_refuses_python_objects(tmp_path):
 
 @pytest.mark.parametrize("method", sorted(METHOD_CONFIGS))
 def test_checkpoint_loads_with_weights_only(method, digits_dir, critic, tmp_path):
-    extra = [f"++method_kwargs.smae.critic={critic}", "++method_kwargs.smae.calibration_batches=1"] if method == "smae" else []
-    cfg = digits_config(METHOD_CONFIGS[method], digits_dir, tmp_path, "limit_train_batches=1", "data.val_path=null",
-                        "knn_eval.enabled=false", *extra)
+    extra = (
+        [f"++method_kwargs.smae.critic={critic}", "++method_kwargs.smae.calibration_batches=1"]
+        if method == "smae"
+        else []
+    )
+    cfg = digits_config(
+        METHOD_CONFIGS[method],
+        digits_dir,
+        tmp_path,
+        "limit_train_batches=1",
+        "data.val_path=null",
+        "knn_eval.enabled=false",
+        *extra,
+    )
     pretrain_launcher.pretrain(cfg)
     (ckpt,) = (tmp_path / "trained_models" / method).rglob("*.ckpt")
-    checkpoint = torch.load(ckpt, weights_only=True)  # explicit: not whatever this torch's default is
+    checkpoint = torch.load(
+        ckpt, weights_only=True
+    )  # explicit: not whatever this torch's default is
     assert any(key.startswith("backbone.blocks.") for key in checkpoint["state_dict"])
-    assert checkpoint["epoch"] == 0 and checkpoint["optimizer_states"][0]["state"]  # AdamW moments after one step
-    assert load_state_dict(ckpt).keys() == checkpoint["state_dict"].keys()  # solo-ext's untrusted loader
+    assert (
+        checkpoint["epoch"] == 0 and checkpoint["optimizer_states"][0]["state"]
+    )  # AdamW moments after one step
+    assert (
+        load_state_dict(ckpt).keys() == checkpoint["state_dict"].keys()
+    )  # solo-ext's untrusted loader

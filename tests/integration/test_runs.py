@@ -17,7 +17,13 @@ from lightning.pytorch import Callback
 import solo_ext.launch.pretrain as pretrain_launcher
 from solo_ext.cli import zoo_path
 from solo_ext.config import ConfigError
-from solo_ext.launch.runs import RunCheckpointer, RunFolder, checkpoint_problem, claim_run_folder, find_resumable
+from solo_ext.launch.runs import (
+    RunCheckpointer,
+    RunFolder,
+    checkpoint_problem,
+    claim_run_folder,
+    find_resumable,
+)
 from tests.integration.helpers import digits_config
 
 SHORT = ["limit_train_batches=1", "data.val_path=null", "knn_eval.enabled=false"]
@@ -33,10 +39,20 @@ def pretrain_in(cwd: Path, cfg, monkeypatch):
     return pretrain_launcher.pretrain(cfg)
 
 
-def test_same_checkpoint_dir_from_two_working_directories_gives_two_runs(digits_dir, tmp_path, monkeypatch):
+def test_same_checkpoint_dir_from_two_working_directories_gives_two_runs(
+    digits_dir, tmp_path, monkeypatch
+):
     """The run id used to be lightning_logs/version_N of the working directory: both runs wrote <dir>/mae/0/."""
-    first = pretrain_in(tmp_path / "a", digits_config("mae", digits_dir, tmp_path, *SHORT, "name=first"), monkeypatch)
-    second = pretrain_in(tmp_path / "b", digits_config("mae", digits_dir, tmp_path, *SHORT, "name=second"), monkeypatch)
+    first = pretrain_in(
+        tmp_path / "a",
+        digits_config("mae", digits_dir, tmp_path, *SHORT, "name=first"),
+        monkeypatch,
+    )
+    second = pretrain_in(
+        tmp_path / "b",
+        digits_config("mae", digits_dir, tmp_path, *SHORT, "name=second"),
+        monkeypatch,
+    )
     folders = run_folders(tmp_path)
     assert len(folders) == 2
     names = {json.loads((folder / "args.json").read_text())["name"] for folder in folders}
@@ -46,7 +62,10 @@ def test_same_checkpoint_dir_from_two_working_directories_gives_two_runs(digits_
         assert folder.name in ckpt.name and not list(folder.glob("*.partial"))
         (metrics,) = folder.glob("logs/version_*/metrics.csv")
         assert "train_reconstruction_loss" in metrics.read_text()
-    assert not (tmp_path / "a" / "lightning_logs").exists() and not (tmp_path / "b" / "lightning_logs").exists()
+    assert (
+        not (tmp_path / "a" / "lightning_logs").exists()
+        and not (tmp_path / "b" / "lightning_logs").exists()
+    )
     assert first.global_step == second.global_step == 1
 
 
@@ -105,7 +124,9 @@ def test_checkpoint_is_renamed_only_when_complete(tmp_path):
     checkpointer.initial_setup(FakeTrainer())
     with pytest.raises(KeyboardInterrupt):
         checkpointer.save(FakeTrainer(written=100))
-    assert not list(checkpointer.path.glob("*.ckpt"))  # only run-offline-x-ep=3.ckpt.partial is left
+    assert not list(
+        checkpointer.path.glob("*.ckpt")
+    )  # only run-offline-x-ep=3.ckpt.partial is left
     assert [p.name for p in checkpointer.path.iterdir()] == ["run-offline-x-ep=3.ckpt.partial"]
     checkpointer.save(FakeTrainer())
     assert [p.name for p in checkpointer.path.glob("*.ckpt")] == ["run-offline-x-ep=3.ckpt"]
@@ -143,7 +164,9 @@ class KillAtEpoch(Callback):
 def two_epoch_run(digits_dir, tmp_path_factory):
     """MAE scheduled for three one-step epochs, killed as the third starts: checkpoints of epochs 0 and 1 kept."""
     out = tmp_path_factory.mktemp("two_epochs")
-    cfg = digits_config("mae", digits_dir, out, *SHORT, "max_epochs=3", "++checkpoint.keep_prev=true")
+    cfg = digits_config(
+        "mae", digits_dir, out, *SHORT, "max_epochs=3", "++checkpoint.keep_prev=true"
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(out)
         patch.setattr(pretrain_launcher, "_callbacks", lambda cfg: [KillAtEpoch(2)])
@@ -153,7 +176,9 @@ def two_epoch_run(digits_dir, tmp_path_factory):
     return out, folder
 
 
-def test_auto_resume_skips_a_truncated_checkpoint_with_a_warning(two_epoch_run, digits_dir, tmp_path):
+def test_auto_resume_skips_a_truncated_checkpoint_with_a_warning(
+    two_epoch_run, digits_dir, tmp_path
+):
     out, folder = two_epoch_run
     copy = tmp_path / "trained_models" / "mae" / folder.name
     copy.mkdir(parents=True)
@@ -163,8 +188,13 @@ def test_auto_resume_skips_a_truncated_checkpoint_with_a_warning(two_epoch_run, 
     ep0, ep1 = sorted(copy.glob("*.ckpt"))
     os.utime(ep0, (time.time() - 60, time.time() - 60))
     ep1.write_bytes(ep1.read_bytes()[:1000])  # killed while writing (as before atomic writes)
-    cfg, _ = pretrain_launcher.build_model(  # the settings as parsed (lr scaled) are what args.json holds
-        digits_config("mae", digits_dir, tmp_path, *SHORT, "max_epochs=3", "auto_resume.enabled=true"))
+    cfg, _ = (
+        pretrain_launcher.build_model(  # the settings as parsed (lr scaled) are what args.json holds
+            digits_config(
+                "mae", digits_dir, tmp_path, *SHORT, "max_epochs=3", "auto_resume.enabled=true"
+            )
+        )
+    )
     with pytest.warns(UserWarning, match=f"skipping {ep1}: it does not load"):
         ckpt, _ = find_resumable(tmp_path / "trained_models" / "mae", cfg)
     assert ckpt == ep0
@@ -172,13 +202,27 @@ def test_auto_resume_skips_a_truncated_checkpoint_with_a_warning(two_epoch_run, 
 
 def test_auto_resume_continues_in_the_run_folder(two_epoch_run, digits_dir, tmp_path, monkeypatch):
     out, folder = two_epoch_run
-    cfg = digits_config("mae", digits_dir, out, *SHORT, "max_epochs=3", "++checkpoint.keep_prev=true",
-                        "auto_resume.enabled=true")
+    cfg = digits_config(
+        "mae",
+        digits_dir,
+        out,
+        *SHORT,
+        "max_epochs=3",
+        "++checkpoint.keep_prev=true",
+        "auto_resume.enabled=true",
+    )
     trainer = pretrain_in(tmp_path, cfg, monkeypatch)
     assert trainer.current_epoch == 3 and trainer.global_step == 3  # one more step, not three
     assert run_folders(out) == [folder]  # resumed in its own folder, no new one
-    assert sorted(p.name.rsplit("=", 1)[1] for p in folder.glob("*.ckpt")) == ["0.ckpt", "1.ckpt", "2.ckpt"]
-    assert sorted(p.name for p in (folder / "logs").iterdir()) == ["version_0", "version_1"]  # logs kept
+    assert sorted(p.name.rsplit("=", 1)[1] for p in folder.glob("*.ckpt")) == [
+        "0.ckpt",
+        "1.ckpt",
+        "2.ckpt",
+    ]
+    assert sorted(p.name for p in (folder / "logs").iterdir()) == [
+        "version_0",
+        "version_1",
+    ]  # logs kept
 
 
 def test_resume_from_a_truncated_checkpoint_is_one_clear_error(two_epoch_run, digits_dir, tmp_path):
@@ -193,13 +237,34 @@ def test_resume_from_a_truncated_checkpoint_is_one_clear_error(two_epoch_run, di
 @pytest.mark.slow
 def test_ctrl_c_exits_130_and_says_how_to_resume(digits_dir, tmp_path):
     """A real `solo-ext pretrain` process, SIGINT once its first checkpoint is on disk."""
-    command = [sys.executable, "-m", "solo_ext.cli", "pretrain", "--config-path", str(zoo_path() / "pretrain" / "digits"),
-               "--config-name", "mae", f"data.train_path={digits_dir}/train", "data.val_path=null",
-               "knn_eval.enabled=false", "checkpoint.dir=trained_models", "max_epochs=500", "+limit_train_batches=1",
-               "+enable_progress_bar=false", "data.num_workers=0", "optimizer.batch_size=16"]
-    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "solo_ext.cli",
+        "pretrain",
+        "--config-path",
+        str(zoo_path() / "pretrain" / "digits"),
+        "--config-name",
+        "mae",
+        f"data.train_path={digits_dir}/train",
+        "data.val_path=null",
+        "knn_eval.enabled=false",
+        "checkpoint.dir=trained_models",
+        "max_epochs=500",
+        "+limit_train_batches=1",
+        "+enable_progress_bar=false",
+        "data.num_workers=0",
+        "optimizer.batch_size=16",
+    ]
+    process = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.time() + 120
-    while not list(tmp_path.glob("trained_models/mae/*/*.ckpt")) and time.time() < deadline and process.poll() is None:
+    while (
+        not list(tmp_path.glob("trained_models/mae/*/*.ckpt"))
+        and time.time() < deadline
+        and process.poll() is None
+    ):
         time.sleep(0.2)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)

@@ -14,28 +14,57 @@ from tests.integration.helpers import digits_config
 @pytest.fixture(scope="module")
 def critic(tmp_path_factory):
     torch.manual_seed(0)
-    return save_critic(tmp_path_factory.mktemp("critic") / "critic.pt", build_critic(10), 10, top1=10.0)
+    return save_critic(
+        tmp_path_factory.mktemp("critic") / "critic.pt", build_critic(10), 10, top1=10.0
+    )
 
 
 def smae_config(name, digits_dir, tmp_path, critic, *overrides):
-    return digits_config(name, digits_dir, tmp_path, f"++method_kwargs.smae.critic={critic}", *overrides)
+    return digits_config(
+        name, digits_dir, tmp_path, f"++method_kwargs.smae.critic={critic}", *overrides
+    )
 
 
 @pytest.mark.slow
 def test_trains_calibrates_and_keeps_constants_on_resume(critic, digits_dir, tmp_path):
-    trainer = pretrain(smae_config("smae", digits_dir, tmp_path, critic, "++method_kwargs.smae.calibration_batches=2"))
+    trainer = pretrain(
+        smae_config(
+            "smae", digits_dir, tmp_path, critic, "++method_kwargs.smae.calibration_batches=2"
+        )
+    )
     model = trainer.lightning_module
     assert model.s_pix > 0 and model.s_perc > 0
-    for key in ("train_pixel_loss", "train_perceptual_loss", "train_s_pix", "train_s_perc", "val_acc1", "val_knn_acc1"):
+    for key in (
+        "train_pixel_loss",
+        "train_perceptual_loss",
+        "train_s_pix",
+        "train_s_perc",
+        "val_acc1",
+        "val_knn_acc1",
+    ):
         assert key in trainer.callback_metrics, key
     ckpt = next((tmp_path / "trained_models" / "smae").rglob("*.ckpt"))
     state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
-    assert torch.equal(state["s_pix"], model.s_pix.cpu()) and torch.equal(state["s_perc"], model.s_perc.cpu())
-    assert any(k.startswith("perceptual.critic.") for k in state)  # the run's critic travels with it
+    assert torch.equal(state["s_pix"], model.s_pix.cpu()) and torch.equal(
+        state["s_perc"], model.s_perc.cpu()
+    )
+    assert any(
+        k.startswith("perceptual.critic.") for k in state
+    )  # the run's critic travels with it
 
-    resumed = pretrain(smae_config("smae", digits_dir, tmp_path / "resume", critic, "max_epochs=2",
-                                   f"+resume_from_checkpoint='{ckpt}'"))
-    assert torch.equal(resumed.lightning_module.s_pix, model.s_pix)  # not recomputed on the trained model
+    resumed = pretrain(
+        smae_config(
+            "smae",
+            digits_dir,
+            tmp_path / "resume",
+            critic,
+            "max_epochs=2",
+            f"+resume_from_checkpoint='{ckpt}'",
+        )
+    )
+    assert torch.equal(
+        resumed.lightning_module.s_pix, model.s_pix
+    )  # not recomputed on the trained model
     assert resumed.current_epoch == 2
 
 
@@ -52,7 +81,9 @@ def test_loss_is_the_weighted_sum(critic, digits_dir, tmp_path):
     out = model(images)
     terms = model.losses(images, out)
     class_loss = torch.nn.functional.cross_entropy(out["logits"], batch[2])
-    assert torch.allclose(total, 0.5 * 2.0 * terms["pixel"] + 0.5 * 3.0 * terms["perceptual"] + class_loss, rtol=1e-5)
+    assert torch.allclose(
+        total, 0.5 * 2.0 * terms["pixel"] + 0.5 * 3.0 * terms["perceptual"] + class_loss, rtol=1e-5
+    )
     total.backward()
     assert model.backbone.blocks[0].attn.qkv.weight.grad is not None
     assert all(p.grad is None for p in model.perceptual.parameters())
@@ -64,16 +95,28 @@ def test_block_masking_hides_exactly_half(critic, digits_dir, tmp_path):
     model = METHODS["smae"](parse_cfg(cfg))
     out = model(torch.randn(5, 3, 64, 64))
     assert torch.equal(out["mask"].sum(1), torch.full((5,), 32.0))  # 8x8 grid, 50%
-    assert model.block_masks.shape[1:] == (8, 8) and "block_masks" not in str(list(model.state_dict()))
+    assert model.block_masks.shape[1:] == (8, 8) and "block_masks" not in str(
+        list(model.state_dict())
+    )
 
 
 @pytest.mark.slow
 def test_vit_lite_checkpoint_is_rebuilt_for_evaluation(critic, digits_dir, tmp_path):
-    pretrain(smae_config("smae", digits_dir, tmp_path, critic, "++method_kwargs.smae.calibration_batches=1"))
+    pretrain(
+        smae_config(
+            "smae", digits_dir, tmp_path, critic, "++method_kwargs.smae.calibration_batches=1"
+        )
+    )
     ckpt = next((tmp_path / "trained_models" / "smae").rglob("*.ckpt"))
-    cfg = digits_config("smae-linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{ckpt}'", task="linear")
+    cfg = digits_config(
+        "smae-linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{ckpt}'", task="linear"
+    )
     backbone = linear(cfg).lightning_module.backbone
-    assert len(backbone.blocks) == 7 and backbone.embed_dim == 256 and backbone.blocks[0].attn.num_heads == 4
+    assert (
+        len(backbone.blocks) == 7
+        and backbone.embed_dim == 256
+        and backbone.blocks[0].attn.num_heads == 4
+    )
 
 
 @pytest.mark.parametrize(
@@ -91,6 +134,8 @@ def test_bad_config_names_the_key(override, key, critic, digits_dir, tmp_path):
 
 
 def test_alpha_zero_needs_no_critic(digits_dir, tmp_path):
-    cfg = digits_config("smae", digits_dir, tmp_path, "++method_kwargs.smae.alpha=0", "~method_kwargs.smae.critic")
+    cfg = digits_config(
+        "smae", digits_dir, tmp_path, "++method_kwargs.smae.alpha=0", "~method_kwargs.smae.critic"
+    )
     _, model = build_model(cfg)
     assert model.perceptual is None

@@ -30,72 +30,160 @@ needs_scripts = pytest.mark.skipif(
     reason="no solo-learn source tree with main_pretrain.py: set SOLO_LEARN_SRC (or install solo-learn editable)",
 )
 
-ZOO_NAMES = {"m_mae": "m-mae", "u_mae": "u-mae", "mu_mae": "mu-mae", "m_simclr": "m-simclr", "m_vicreg": "m-vicreg",
-             "vicmae": "vicmae", "smae": "smae", "colormae": "colormae"}
+ZOO_NAMES = {
+    "m_mae": "m-mae",
+    "u_mae": "u-mae",
+    "mu_mae": "mu-mae",
+    "m_simclr": "m-simclr",
+    "m_vicreg": "m-vicreg",
+    "vicmae": "vicmae",
+    "smae": "smae",
+    "colormae": "colormae",
+}
 MAE_FAMILY = {"m_mae", "u_mae", "mu_mae", "vicmae", "smae", "colormae"}
 
 
-def main_pretrain(script: Path, config: str, digits_dir, out: Path, *extra) -> subprocess.CompletedProcess:
+def main_pretrain(
+    script: Path, config: str, digits_dir, out: Path, *extra
+) -> subprocess.CompletedProcess:
     """The user's command: the zoo config, plus the overrides that make it a two-step CPU run."""
     return subprocess.run(
-        [sys.executable, str(script), "--config-path", str(zoo_path() / "pretrain" / "digits"), "--config-name", config,
-         f"data.train_path={digits_dir}/train", f"data.val_path={digits_dir}/val", "checkpoint.dir=trained_models",
-         "max_epochs=1", "+limit_train_batches=2", "optimizer.batch_size=16", "data.num_workers=0",
-         "+enable_progress_bar=false", *extra],
-        capture_output=True, text=True, cwd=out,
+        [
+            sys.executable,
+            str(script),
+            "--config-path",
+            str(zoo_path() / "pretrain" / "digits"),
+            "--config-name",
+            config,
+            f"data.train_path={digits_dir}/train",
+            f"data.val_path={digits_dir}/val",
+            "checkpoint.dir=trained_models",
+            "max_epochs=1",
+            "+limit_train_batches=2",
+            "optimizer.batch_size=16",
+            "data.num_workers=0",
+            "+enable_progress_bar=false",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=out,
     )
 
 
 @pytest.fixture(scope="module")
 def critic(tmp_path_factory):
     torch.manual_seed(0)
-    return save_critic(tmp_path_factory.mktemp("critic") / "critic.pt", build_critic(10), 10, top1=10.0)
+    return save_critic(
+        tmp_path_factory.mktemp("critic") / "critic.pt", build_critic(10), 10, top1=10.0
+    )
 
 
 # main_linear.py evaluates `custom` data at 224 px whatever the config says: pretrain at 224 px (ViT/32) so that
 # all three evaluations see the resolution the backbone was trained at
-AT_224 = ["backbone.kwargs.img_size=224", "backbone.kwargs.patch_size=32", "augmentations.0.crop_size=224"]
+AT_224 = [
+    "backbone.kwargs.img_size=224",
+    "backbone.kwargs.patch_size=32",
+    "augmentations.0.crop_size=224",
+]
 
 
-def run_main_linear(ckpt: Path, args: dict, method: str, digits_dir, out: Path) -> subprocess.CompletedProcess:
-    backbone = args["backbone"]  # main_linear.py reads no args.json: the user passes the trained backbone
-    overrides = [f"+backbone.name={backbone['name']}"] + [f"+backbone.kwargs.{k}={v}" for k, v in backbone["kwargs"].items()]
+def run_main_linear(
+    ckpt: Path, args: dict, method: str, digits_dir, out: Path
+) -> subprocess.CompletedProcess:
+    backbone = args[
+        "backbone"
+    ]  # main_linear.py reads no args.json: the user passes the trained backbone
+    overrides = [f"+backbone.name={backbone['name']}"] + [
+        f"+backbone.kwargs.{k}={v}" for k, v in backbone["kwargs"].items()
+    ]
     if method in MAE_FAMILY and backbone["name"] != "vit_lite":
         overrides.append("+pretrain_method=mae")  # MAE's 12-head ViT (docs/solo-learn-compat.md)
     out.mkdir()
     return subprocess.run(
-        [sys.executable, str(MAIN_LINEAR), "--config-path", str(zoo_path() / "linear" / "digits"), "--config-name", "linear",
-         f"pretrained_feature_extractor='{ckpt}'", f"data.train_path={digits_dir}/train", f"data.val_path={digits_dir}/val",
-         "checkpoint.dir=trained_models", "max_epochs=1", "+limit_train_batches=1", "+limit_val_batches=1",
-         "optimizer.batch_size=16", "data.num_workers=0", "+num_sanity_val_steps=0", "+enable_progress_bar=false",
-         "devices='1'", *overrides],
-        capture_output=True, text=True, cwd=out,
+        [
+            sys.executable,
+            str(MAIN_LINEAR),
+            "--config-path",
+            str(zoo_path() / "linear" / "digits"),
+            "--config-name",
+            "linear",
+            f"pretrained_feature_extractor='{ckpt}'",
+            f"data.train_path={digits_dir}/train",
+            f"data.val_path={digits_dir}/val",
+            "checkpoint.dir=trained_models",
+            "max_epochs=1",
+            "+limit_train_batches=1",
+            "+limit_val_batches=1",
+            "optimizer.batch_size=16",
+            "data.num_workers=0",
+            "+num_sanity_val_steps=0",
+            "+enable_progress_bar=false",
+            "devices='1'",
+            *overrides,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=out,
     )
 
 
 @needs_scripts
 @pytest.mark.slow
 @pytest.mark.parametrize("method", sorted(ZOO_NAMES))
-def test_every_method_trains_in_main_pretrain_and_its_checkpoint_evaluates(method, digits_dir, critic, tmp_path):
-    extra = [f"method_kwargs.smae.critic={critic}", "++method_kwargs.smae.calibration_batches=1"] if method == "smae" else []
-    if method in ("vicmae", "m_vicreg"):  # two augmentation pipelines, one crop each: both at 224 px
+def test_every_method_trains_in_main_pretrain_and_its_checkpoint_evaluates(
+    method, digits_dir, critic, tmp_path
+):
+    extra = (
+        [f"method_kwargs.smae.critic={critic}", "++method_kwargs.smae.calibration_batches=1"]
+        if method == "smae"
+        else []
+    )
+    if method in (
+        "vicmae",
+        "m_vicreg",
+    ):  # two augmentation pipelines, one crop each: both at 224 px
         extra.append("augmentations.1.crop_size=224")
     result = main_pretrain(MAIN_PRETRAIN, ZOO_NAMES[method], digits_dir, tmp_path, *AT_224, *extra)
     assert result.returncode == 0, result.stderr[-3000:]
-    final = result.stdout.split("final validation: ")[1]  # solo-learn's online linear and kNN both ran
+    final = result.stdout.split("final validation: ")[
+        1
+    ]  # solo-learn's online linear and kNN both ran
     assert "val_acc1=" in final and "val_knn_acc1=" in final
     (ckpt,) = (tmp_path / "trained_models" / method).glob("*/*.ckpt")
     args = json.loads((ckpt.parent / "args.json").read_text())
     two_crops = method in {"m_simclr", "m_vicreg", "vicmae"}
     assert args["method"] == method and args["data"]["num_large_crops"] == (2 if two_crops else 1)
 
-    knn = knn_main(["--pretrained_checkpoint_dir", str(ckpt), "--dataset", "custom", "--train_data_path",
-                    f"{digits_dir}/train", "--val_data_path", f"{digits_dir}/val", "--k", "10",
-                    "--distance_function", "euclidean"])
+    knn = knn_main(
+        [
+            "--pretrained_checkpoint_dir",
+            str(ckpt),
+            "--dataset",
+            "custom",
+            "--train_data_path",
+            f"{digits_dir}/train",
+            "--val_data_path",
+            f"{digits_dir}/val",
+            "--k",
+            "10",
+            "--distance_function",
+            "euclidean",
+        ]
+    )
     ((acc1, _),) = knn.values()
     assert 0.0 <= acc1 <= 100.0
-    trainer = linear(digits_config("linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{ckpt}'",
-                                   "data.augmentations.crop_size=224", "+limit_val_batches=2", task="linear"))
+    trainer = linear(
+        digits_config(
+            "linear",
+            digits_dir,
+            tmp_path,
+            f"pretrained_feature_extractor='{ckpt}'",
+            "data.augmentations.crop_size=224",
+            "+limit_val_batches=2",
+            task="linear",
+        )
+    )
     assert 0.0 <= float(trainer.callback_metrics["val_acc1"]) <= 100.0
 
     evaluated = run_main_linear(ckpt, args, method, digits_dir, tmp_path / "main_linear")
@@ -113,7 +201,11 @@ def test_every_method_trains_in_main_pretrain_and_its_checkpoint_evaluates(metho
 @pytest.mark.slow
 def test_edited_main_pretrain_stops_solo_ext_methods_with_one_message(digits_dir, tmp_path):
     edited = tmp_path / "main_pretrain.py"
-    edited.write_text(MAIN_PRETRAIN.read_text().replace("seed_everything(cfg.seed)", "seed_everything(cfg.seed)  # edited", 1))
+    edited.write_text(
+        MAIN_PRETRAIN.read_text().replace(
+            "seed_everything(cfg.seed)", "seed_everything(cfg.seed)  # edited", 1
+        )
+    )
     result = main_pretrain(edited, "m-mae", digits_dir, tmp_path)
     assert result.returncode == 1 and not (tmp_path / "trained_models").exists()
     message = result.stderr.strip().splitlines()[-1]
@@ -130,8 +222,20 @@ def test_builtin_methods_run_solo_learns_own_way(script, digits_dir, tmp_path):
     path = MAIN_PRETRAIN
     if script == "edited":
         path = tmp_path / "main_pretrain.py"
-        path.write_text(MAIN_PRETRAIN.read_text().replace("seed_everything(cfg.seed)", "seed_everything(cfg.seed)  # edited", 1))
-    result = main_pretrain(path, "mae", digits_dir, tmp_path, "data.val_path=null", "knn_eval.enabled=false", "devices='1'")
+        path.write_text(
+            MAIN_PRETRAIN.read_text().replace(
+                "seed_everything(cfg.seed)", "seed_everything(cfg.seed)  # edited", 1
+            )
+        )
+    result = main_pretrain(
+        path,
+        "mae",
+        digits_dir,
+        tmp_path,
+        "data.val_path=null",
+        "knn_eval.enabled=false",
+        "devices='1'",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     # solo-learn's own Checkpointer names the folder after Lightning's logger version, not a solo-ext run id
     (ckpt,) = (tmp_path / "trained_models" / "mae").glob("*/*.ckpt")
@@ -154,12 +258,20 @@ def fake_main_pretrain(tmp_path, monkeypatch, text: str):
 def test_builtin_methods_get_solo_learns_parse_cfg_with_the_same_config(tmp_path, monkeypatch):
     from omegaconf import OmegaConf
 
-    source = MAIN_PRETRAIN.read_text() if MAIN_PRETRAIN and MAIN_PRETRAIN.is_file() else "# some other version\n"
+    source = (
+        MAIN_PRETRAIN.read_text()
+        if MAIN_PRETRAIN and MAIN_PRETRAIN.is_file()
+        else "# some other version\n"
+    )
     module, calls = fake_main_pretrain(tmp_path, monkeypatch, source)
     assert solo_scripts.adopt_main_pretrain() is not None
-    assert solo_scripts.adopt_main_pretrain() is not None  # idempotent: Hydra may import the plugin twice
+    assert (
+        solo_scripts.adopt_main_pretrain() is not None
+    )  # idempotent: Hydra may import the plugin twice
     cfg = OmegaConf.create({"method": "simclr", "name": "x"})
-    assert module.parse_cfg(cfg) is cfg and calls == [cfg]  # solo-learn's own, once, with the same object
+    assert module.parse_cfg(cfg) is cfg and calls == [
+        cfg
+    ]  # solo-learn's own, once, with the same object
 
 
 def test_other_scripts_are_left_alone(tmp_path, monkeypatch):

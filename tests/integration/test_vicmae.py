@@ -29,20 +29,32 @@ def model_for(name, digits_dir, tmp_path, *overrides):
 def test_trains_both_presets_through_the_launcher(preset, contrastive_on, digits_dir, tmp_path):
     trainer = pretrain(digits_config(preset, digits_dir, tmp_path))
     metrics = trainer.callback_metrics
-    for key in ("train_reconstruction_loss", "train_contrastive_loss", "train_contrastive_weight", "val_acc1", "val_knn_acc1"):
+    for key in (
+        "train_reconstruction_loss",
+        "train_contrastive_loss",
+        "train_contrastive_weight",
+        "val_acc1",
+        "val_knn_acc1",
+    ):
         assert key in metrics, key
-    assert (metrics["train_contrastive_weight"] > 0) == contrastive_on  # paper preset: weight 0 until epoch 5
+    assert (
+        metrics["train_contrastive_weight"] > 0
+    ) == contrastive_on  # paper preset: weight 0 until epoch 5
 
 
 def test_loss_composition_and_schedule(digits_dir, tmp_path):
     model = model_for("vicmae-paper", digits_dir, tmp_path)
     assert model.con_schedule(4) == 0.0 and model.con_schedule(5) == 0.025
-    assert len(model.projector) == 7 and model.projector[-1].out_features == 2 * 192  # D-2D-2D-2D: 3 linear, 2 x (BN, ReLU)
+    assert (
+        len(model.projector) == 7 and model.projector[-1].out_features == 2 * 192
+    )  # D-2D-2D-2D: 3 linear, 2 x (BN, ReLU)
     images = [torch.randn(4, 3, 32, 32), torch.randn(4, 3, 32, 32)]
     batch = [torch.tensor([3, 3, 8, 9]), images, torch.zeros(4, dtype=torch.long)]
     loss = model.training_step(batch, 0)
     loss.backward()
-    assert torch.count_nonzero(model.projector[0].weight.grad) == 0  # weight 0 at epoch 0: in the graph (DDP), no update
+    assert (
+        torch.count_nonzero(model.projector[0].weight.grad) == 0
+    )  # weight 0 at epoch 0: in the graph (DDP), no update
     code = model_for("vicmae", digits_dir, tmp_path)
     code.training_step(batch, 0).backward()
     assert code.projector[0].weight.grad is not None and code.projector[-1].out_features == 128
@@ -51,7 +63,11 @@ def test_loss_composition_and_schedule(digits_dir, tmp_path):
 def test_contrastive_term_reaches_the_encoder_when_on(digits_dir, tmp_path):
     """With w_con > 0 the encoder's gradient depends on the contrastive loss (scaled here by 1 and by 1000)."""
     model = model_for("vicmae", digits_dir, tmp_path)
-    batch = [torch.arange(4), [torch.randn(4, 3, 32, 32), torch.randn(4, 3, 32, 32)], torch.zeros(4, dtype=torch.long)]
+    batch = [
+        torch.arange(4),
+        [torch.randn(4, 3, 32, 32), torch.randn(4, 3, 32, 32)],
+        torch.zeros(4, dtype=torch.long),
+    ]
     original = ViCMAE.contrastive_loss
     grads = []
     for scale in (1.0, 1000.0):
@@ -87,7 +103,10 @@ def test_two_views_masked_independently(digits_dir, tmp_path):
         ("augmentations.1.num_crops=0", "augmentations"),
         ("augmentations.1.crop_size=16", "augmentations"),  # a small crop
         ("++method_kwargs.vicmae.loss=infonce", "method_kwargs.vicmae.loss"),
-        ("++method_kwargs.vicmae.learnable_temperature=true", "method_kwargs.vicmae.learnable_temperature"),
+        (
+            "++method_kwargs.vicmae.learnable_temperature=true",
+            "method_kwargs.vicmae.learnable_temperature",
+        ),
         ("backbone.name=resnet18", "backbone.name"),
     ],
 )
@@ -98,7 +117,9 @@ def test_bad_config_names_the_key(override, key, digits_dir, tmp_path):
 
 def test_clip_temperature_at_the_bound_learns_and_below_it_is_refused(digits_dir, tmp_path):
     clip = ["++method_kwargs.vicmae.loss=clip", "++method_kwargs.vicmae.learnable_temperature=true"]
-    model = model_for("vicmae", digits_dir, tmp_path, *clip, "method_kwargs.vicmae.temperature=0.01")
+    model = model_for(
+        "vicmae", digits_dir, tmp_path, *clip, "method_kwargs.vicmae.temperature=0.01"
+    )
     projections = [torch.randn(4, 128), torch.randn(4, 128)]
     model.contrastive_loss(projections, torch.arange(4)).backward()
     assert model.logit_scale.grad.item() != 0.0  # it starts on the clamp's bound, ln 100
@@ -107,9 +128,20 @@ def test_clip_temperature_at_the_bound_learns_and_below_it_is_refused(digits_dir
     model.on_train_batch_end(None, None, 0)
     assert model.logit_scale.item() == MAX_LOGIT_SCALE  # projected back, where the gradient flows
     for learnable in ("true", "false"):  # a fixed T would be clamped to 0.01 without a word
-        with pytest.raises(ConfigError, match=r"method_kwargs\.vicmae\.temperature: 0\.005 .*allowed: a number >= 0\.01"):
-            build_model(digits_config("vicmae", digits_dir, tmp_path, clip[0], "method_kwargs.vicmae.temperature=0.005",
-                                      f"++method_kwargs.vicmae.learnable_temperature={learnable}"))
+        with pytest.raises(
+            ConfigError,
+            match=r"method_kwargs\.vicmae\.temperature: 0\.005 .*allowed: a number >= 0\.01",
+        ):
+            build_model(
+                digits_config(
+                    "vicmae",
+                    digits_dir,
+                    tmp_path,
+                    clip[0],
+                    "method_kwargs.vicmae.temperature=0.005",
+                    f"++method_kwargs.vicmae.learnable_temperature={learnable}",
+                )
+            )
 
 
 def test_video_frame_pairs_through_the_launcher(tmp_path):
@@ -119,25 +151,55 @@ def test_video_frame_pairs_through_the_launcher(tmp_path):
             clip = tmp_path / "clips" / f"class{c}" / f"clip{k}"
             clip.mkdir(parents=True)
             for f in range(6):
-                Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(clip / f"{f:03d}.png")
-    cfg = digits_config("vicmae", tmp_path, tmp_path, "data.format=video", "+data.max_frame_gap=3",
-                        f"data.train_path={tmp_path}/clips", f"data.val_path={tmp_path}/clips", "optimizer.batch_size=4")
+                Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(
+                    clip / f"{f:03d}.png"
+                )
+    cfg = digits_config(
+        "vicmae",
+        tmp_path,
+        tmp_path,
+        "data.format=video",
+        "+data.max_frame_gap=3",
+        f"data.train_path={tmp_path}/clips",
+        f"data.val_path={tmp_path}/clips",
+        "optimizer.batch_size=4",
+    )
     trainer = pretrain(cfg)
-    assert trainer.global_step == 1 and "train_contrastive_loss" in trainer.callback_metrics  # 6 clips, batch 4
+    assert (
+        trainer.global_step == 1 and "train_contrastive_loss" in trainer.callback_metrics
+    )  # 6 clips, batch 4
 
 
-@pytest.mark.skipif(SOLO_LEARN_SRC is None, reason="no solo-learn source tree: set SOLO_LEARN_SRC (or install solo-learn editable)")
+@pytest.mark.skipif(
+    SOLO_LEARN_SRC is None,
+    reason="no solo-learn source tree: set SOLO_LEARN_SRC (or install solo-learn editable)",
+)
 @pytest.mark.parametrize("preset,loss", [("vicmae", "nt_xent"), ("vicmae-paper", "clip")])
 @pytest.mark.slow
 def test_solo_learns_main_pretrain_runs_vicmae(preset, loss, digits_dir, tmp_path):
     from pathlib import Path
 
     result = subprocess.run(
-        [sys.executable, str(Path(SOLO_LEARN_SRC) / "main_pretrain.py"), "--config-path", str(zoo_path() / "pretrain" / "digits"),
-         "--config-name", preset, f"data.train_path={digits_dir}/train", "data.val_path=null",
-         f"checkpoint.dir={tmp_path}/trained_models", "max_epochs=1", "+limit_train_batches=2", "optimizer.batch_size=16",
-         "data.num_workers=0", "devices='1'", "knn_eval.enabled=false"],
-        capture_output=True, text=True, cwd=tmp_path,
+        [
+            sys.executable,
+            str(Path(SOLO_LEARN_SRC) / "main_pretrain.py"),
+            "--config-path",
+            str(zoo_path() / "pretrain" / "digits"),
+            "--config-name",
+            preset,
+            f"data.train_path={digits_dir}/train",
+            "data.val_path=null",
+            f"checkpoint.dir={tmp_path}/trained_models",
+            "max_epochs=1",
+            "+limit_train_batches=2",
+            "optimizer.batch_size=16",
+            "data.num_workers=0",
+            "devices='1'",
+            "knn_eval.enabled=false",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     args = json.loads(next((tmp_path / "trained_models" / "vicmae").rglob("args.json")).read_text())
@@ -145,7 +207,9 @@ def test_solo_learns_main_pretrain_runs_vicmae(preset, loss, digits_dir, tmp_pat
 
 
 WORLD = 2
-GLOBAL_INDEXES = torch.tensor([0, 1, 2, 3, 4, 5, 2, 7])  # image 2 on both ranks: positives across ranks
+GLOBAL_INDEXES = torch.tensor(
+    [0, 1, 2, 3, 4, 5, 2, 7]
+)  # image 2 on both ranks: positives across ranks
 
 
 def projections():
@@ -165,7 +229,9 @@ def contrastive_worker(rank, cfg_yaml, init_file, out_dir):
         p1, p2 = (p.chunk(WORLD)[rank].clone().requires_grad_(True) for p in projections())
         loss = model.contrastive_loss([p1, p2], GLOBAL_INDEXES.chunk(WORLD)[rank])
         loss.backward()
-        torch.save({"loss": loss.detach(), "g1": p1.grad, "g2": p2.grad}, f"{out_dir}/rank{rank}.pt")
+        torch.save(
+            {"loss": loss.detach(), "g1": p1.grad, "g2": p2.grad}, f"{out_dir}/rank{rank}.pt"
+        )
     finally:
         dist.destroy_process_group()
 
@@ -180,7 +246,12 @@ def test_two_process_positives_equal_the_concatenated_batch(preset, digits_dir, 
     cfg = digits_config(preset, digits_dir, tmp_path)
     OmegaConf.set_struct(cfg, False)
     cfg = parse_cfg(cfg)
-    mp.spawn(contrastive_worker, args=(OmegaConf.to_yaml(cfg), str(tmp_path / "init"), str(tmp_path)), nprocs=WORLD, join=True)
+    mp.spawn(
+        contrastive_worker,
+        args=(OmegaConf.to_yaml(cfg), str(tmp_path / "init"), str(tmp_path)),
+        nprocs=WORLD,
+        join=True,
+    )
     model = METHODS["vicmae"](cfg)
     p1, p2 = (p.clone().requires_grad_(True) for p in projections())
     expected = model.contrastive_loss([p1, p2], GLOBAL_INDEXES)
