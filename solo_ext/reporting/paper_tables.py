@@ -1,7 +1,7 @@
 """The papers' result tables as data, for `solo-ext table --paper NAME` (pure python).
 
-Each table is a grid of rows × columns; every cell holds the paper's number exactly as printed in the specs
-(as printed in the paper cited beside each table) and the conditions a results record must meet
+Each table is a grid of rows × columns; every cell holds the paper's number exactly as printed in the paper
+cited beside each table and the conditions a results record must meet
 to fill it. A condition is a ``{fact: value}`` mapping over the facts ``solo_ext.reporting.tables`` reads from a
 record (its docstring lists them); a cell lists alternatives, and a record fills the cell when it meets every
 key of one of them. Rows without conditions are the paper's reference rows that solo-ext does not produce
@@ -15,7 +15,7 @@ from solo_ext.config.specs import mae_family
 
 __all__ = ["Cell", "Column", "PaperTable", "PAPER_TABLES", "KNN_MAGMA", "MAE_FAMILY"]
 
-# the kNN setting of the MAGMA tables (magma.md, "Evaluation protocol": k = 10, Euclidean)
+# the kNN setting of the MAGMA tables (MAGMA, arXiv:2412.02871, evaluation protocol: k = 10, Euclidean)
 KNN_MAGMA = "knn k=10 euclidean"
 MAE_FAMILY = mae_family()
 
@@ -63,7 +63,7 @@ def _paper_only(*numbers: str) -> Tuple[Cell, ...]:
     return tuple(Cell(number) for number in numbers)
 
 
-# ---------------------------------------------------------------- MAGMA (magma.md)
+# ---------------------------------------------------------------- MAGMA (arXiv:2412.02871)
 
 # (row label, method, MAGMA weight λ, uniformity weight); None: the method has no MAGMA settings.
 # The values are each method's defaults (solo_ext/methods/magma.py), i.e. the paper's settings.
@@ -94,7 +94,7 @@ def _magma_run(
     start_epoch: Optional[int] = None,
     duration: int = 100,
 ) -> Dict[str, Any]:
-    """Pretraining conditions of a MAGMA-paper run (magma.md, "Hyperparameters (supplement)").
+    """Pretraining conditions of a MAGMA-paper run (MAGMA, arXiv:2412.02871, supplement).
 
     Backbone: ViT-B for the MAE family on ImageNet-100, ViT-Tiny otherwise; e_st: 60 for the MAE family on
     CIFAR-100, 10 otherwise; e_dur 100; layers k=10 → last, rbf_scale 1. Start and duration only count when λ > 0.
@@ -127,7 +127,7 @@ def _magma_run(
 
 
 def _magma_table1() -> PaperTable:
-    # magma.md, "Evaluation protocol and the numbers to reproduce", Table 1 (linear / kNN top-1 %)
+    # MAGMA (arXiv:2412.02871), Table 1 (linear / kNN top-1 %)
     numbers = {
         "MAE": ("38.2/36.6", "66.5/62.0", "17.8/17.7", "58.0/47.5"),
         "M-MAE": ("43.3/40.7", "71.0/65.9", "20.9/20.5", "69.0/49.8"),
@@ -163,7 +163,7 @@ def _magma_table1() -> PaperTable:
 
 
 def _magma_table4() -> PaperTable:
-    # magma.md, "Evaluation protocol and the numbers to reproduce", Table 4: M-MAE on ImageNet-100, linear top-1;
+    # MAGMA (arXiv:2412.02871), Table 4: M-MAE on ImageNet-100, linear top-1;
     # one factor at a time around λ = 1, e_st = 10, e_dur = 100 (the default point is printed once)
     sweep = (
         ("M-MAE λ=1, e_st=10, e_dur=100 (default)", 1.0, 10, 100, "69.0"),
@@ -198,7 +198,7 @@ def _magma_table4() -> PaperTable:
 
 
 def _magma_table5() -> PaperTable:
-    # magma.md, "Evaluation protocol and the numbers to reproduce", Table 5 (ImageNet-100 linear, ViT-S/B/L)
+    # MAGMA (arXiv:2412.02871), Table 5 (ImageNet-100 linear, ViT-S/B/L)
     numbers = {
         "MAE": ("46.8", "57.9", "60.6"),
         "M-MAE": ("61.2", "69.2", "73.9"),
@@ -230,11 +230,12 @@ def _magma_table5() -> PaperTable:
     )
 
 
-# ---------------------------------------------------------------- SMAE (smae.md)
+# ---------------------------------------------------------------- SMAE (OpenReview KXfjZPL5pqr)
 
 
 def _smae_run(alpha: float, masking: str, eval_: str, dataset: str) -> Tuple[Dict[str, Any], ...]:
-    """Conditions of an SMAE-paper run: ViT-Lite, Tiny-ImageNet pretraining, raw pixel targets (smae.md).
+    """Conditions of an SMAE-paper run: ViT-Lite, Tiny-ImageNet pretraining, raw pixel targets
+    (SMAE, OpenReview KXfjZPL5pqr).
 
     alpha 0 is the paper's MAE: solo-learn's ``mae`` (random masking only) or ``smae`` with alpha 0 and the
     pixel loss on masked patches (``pixel_loss: masked``); ``smae`` with alpha 0 and ``pixel_loss: all`` is a
@@ -259,7 +260,7 @@ def _smae_run(alpha: float, masking: str, eval_: str, dataset: str) -> Tuple[Dic
 
 
 def _smae_finetune() -> PaperTable:
-    # smae.md, "Numbers" (top-1 fine-tuning after Tiny-ImageNet pretraining; TIN / CUB-200 at 64 px)
+    # SMAE (OpenReview KXfjZPL5pqr) (top-1 fine-tuning after Tiny-ImageNet pretraining; TIN / CUB-200 at 64 px)
     columns = (("Tiny-ImageNet fine-tune", "tiny-imagenet"), ("CUB-200 fine-tune", "cub200"))
     sweep = (
         ("MAE random 75%", 0.0, "random", ("55.00", "42.54")),
@@ -289,7 +290,7 @@ def _smae_finetune() -> PaperTable:
 
 
 def _smae_mask_ratio() -> PaperTable:
-    # smae.md, "Numbers": MAE mask-ratio sweep, linear probe on Tiny-ImageNet (paper: 200 + 50 epochs)
+    # SMAE (OpenReview KXfjZPL5pqr): MAE mask-ratio sweep, linear probe on Tiny-ImageNet (paper: 200 + 50 epochs)
     sweep = (
         ("50%", 0.5, "31.32"),
         ("60%", 0.6, "32.03"),
@@ -317,11 +318,11 @@ def _smae_mask_ratio() -> PaperTable:
     )
 
 
-# ---------------------------------------------------------------- ViC-MAE (vicmae.md)
+# ---------------------------------------------------------------- ViC-MAE (arXiv:2303.12001)
 
 
 def _vicmae_linear() -> PaperTable:
-    # vicmae.md, "Numbers (IN-1K, ViT-B)": linear probe top-1 / top-5. The published ViC-MAE number came from
+    # ViC-MAE (arXiv:2303.12001) (IN-1K, ViT-B): linear probe top-1 / top-5. The published ViC-MAE number came from
     # the code preset; both presets are compared with it, each in its own row.
     columns = (Column("ImageNet linear top-1", "acc1"), Column("ImageNet linear top-5", "acc5"))
     common = {
@@ -350,7 +351,7 @@ def _vicmae_linear() -> PaperTable:
     )
 
 
-# ---------------------------------------------------------------- ColorMAE (colormae.md)
+# ---------------------------------------------------------------- ColorMAE (arXiv:2407.13036)
 
 _COLORMAE_COLUMNS = (("ImageNet fine-tune", "finetune"), ("ImageNet linear", "linear"))
 
@@ -373,7 +374,7 @@ def _colormae_run(mask_ratio: float, num_patterns: int) -> Tuple[Dict[str, Any],
 
 
 def _colormae_mask_ratio() -> PaperTable:
-    # colormae.md, "Numbers (ColorMAE-G, ViT-B, 300 epochs, IN-1K)": mask ratio sweep, FT / LP
+    # ColorMAE (arXiv:2407.13036) (ColorMAE-G, ViT-B, 300 epochs, IN-1K): mask ratio sweep, FT / LP
     sweep = (
         ("20%", 0.2, "82.51", "54.18"),
         ("50%", 0.5, "82.97", "61.92"),
@@ -398,7 +399,7 @@ def _colormae_mask_ratio() -> PaperTable:
 
 
 def _colormae_patterns() -> PaperTable:
-    # colormae.md, "Numbers (ColorMAE-G, ViT-B, 300 epochs, IN-1K)": pattern count sweep, FT / LP
+    # ColorMAE (arXiv:2407.13036) (ColorMAE-G, ViT-B, 300 epochs, IN-1K): pattern count sweep, FT / LP
     sweep = (
         (64, "82.98", "63.27"),
         (512, "83.00", "62.43"),

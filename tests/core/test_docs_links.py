@@ -121,3 +121,21 @@ def test_link_checker_finds_what_is_broken(tmp_path):
         "pic.png",
         "also-missing.txt",
     ]
+
+
+def test_code_cites_only_files_of_the_repository():
+    """A docs path named in the code (``docs/x.md``, ``benchmarks/README.md``) exists in the checkout; the
+    code cites papers by link, not the maintainers' spec files."""
+    import re
+
+    named = set()
+    for folder in ("solo_ext", "dev", "benchmarks", "bash_scripts"):
+        for path in (ROOT / folder).rglob("*"):
+            if path.suffix in (".py", ".sh"):
+                named |= set(
+                    re.findall(r"\b((?:docs|benchmarks)/[\w/.-]+\.md)\b", path.read_text())
+                )
+    assert named and all((ROOT / name).is_file() for name in named), sorted(named)
+    spec_files = ("magma.md", "smae.md", "vicmae.md", "colormae.md")
+    for path in (ROOT / "solo_ext").rglob("*.py"):
+        assert not any(name in path.read_text() for name in spec_files), path
