@@ -23,10 +23,9 @@ from solo_ext.config.method_kwargs import (
     MethodKwargs,
     SMAESettings,
     ViCMAESettings,
-    check_method_kwargs,
 )
 from solo_ext.config.rules import RULES, Rule
-from solo_ext.config.specs import METHOD_KWARGS, SPECS, MethodSpec
+from solo_ext.config.specs import METHOD_KWARGS, SPECS, MethodSpec, check_method_kwargs
 
 __all__ = [
     "METHOD_KWARGS",

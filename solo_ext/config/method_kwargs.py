@@ -8,7 +8,7 @@ or the backbone are listed in ``solo_ext.config.rules`` and raised where the con
 
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Mapping, Optional, Tuple
 
 from solo_ext.config.fields import (
     REQUIRED,
@@ -31,7 +31,6 @@ __all__ = [
     "MagmaSettings",
     "SMAESettings",
     "ViCMAESettings",
-    "check_method_kwargs",
 ]
 
 
@@ -352,19 +351,3 @@ class MethodKwargs:
     fields: Tuple[Field, ...]
     section: Optional[str] = None
     section_fields: Tuple[Field, ...] = ()
-
-
-def check_method_kwargs(method: str, method_kwargs: Mapping) -> Dict[str, Any]:
-    """Checks the top-level keys of ``method``'s method_kwargs (unknown, type, range, required; the section
-    is parsed by its Settings class); returns them with defaults filled in, lists as lists."""
-    from solo_ext.config.specs import METHOD_KWARGS
-
-    table = METHOD_KWARGS[method]
-    extra = (table.section,) if table.section else ()
-    parsed = parse_fields(method_kwargs, table.fields, "method_kwargs", extra_keys=extra)
-    if "decoder_num_heads" in parsed and parsed["decoder_embed_dim"] % parsed["decoder_num_heads"]:
-        raise ConfigError(
-            f"method_kwargs.decoder_num_heads: {parsed['decoder_num_heads']} does not divide "
-            f"decoder_embed_dim {parsed['decoder_embed_dim']}; allowed: a divisor of decoder_embed_dim"
-        )
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in parsed.items()}

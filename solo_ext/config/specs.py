@@ -10,7 +10,7 @@ its class in ``solo_ext/methods/`` (see docs/architecture.md).
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Tuple, Type
 
-from solo_ext.config.fields import Field, Section
+from solo_ext.config.fields import ConfigError, Field, Section, parse_fields
 from solo_ext.config.method_kwargs import (
     MAE_FIELDS,
     SIMCLR_FIELDS,
@@ -22,7 +22,15 @@ from solo_ext.config.method_kwargs import (
     ViCMAESettings,
 )
 
-__all__ = ["HOSTS", "METHOD_KWARGS", "MethodSpec", "SPECS", "mae_family", "method_order"]
+__all__ = [
+    "HOSTS",
+    "METHOD_KWARGS",
+    "MethodSpec",
+    "SPECS",
+    "check_method_kwargs",
+    "mae_family",
+    "method_order",
+]
 
 # solo-learn methods extended here -> (their name in the key tables, their own method_kwargs keys)
 HOSTS: Dict[str, Tuple[str, Tuple[Field, ...]]] = {
@@ -145,3 +153,17 @@ def method_order() -> Tuple[str, ...]:
 def mae_family() -> Tuple[str, ...]:
     """MAE and every method built on it (they share MAE's evaluation protocol in the papers)."""
     return ("mae",) + tuple(name for name, spec in SPECS.items() if spec.host == "mae")
+
+
+def check_method_kwargs(method: str, method_kwargs: Mapping) -> Dict[str, Any]:
+    """Checks the top-level keys of ``method``'s method_kwargs (unknown, type, range, required; the section
+    is parsed by its Settings class); returns them with defaults filled in, lists as lists."""
+    table = METHOD_KWARGS[method]
+    extra = (table.section,) if table.section else ()
+    parsed = parse_fields(method_kwargs, table.fields, "method_kwargs", extra_keys=extra)
+    if "decoder_num_heads" in parsed and parsed["decoder_embed_dim"] % parsed["decoder_num_heads"]:
+        raise ConfigError(
+            f"method_kwargs.decoder_num_heads: {parsed['decoder_num_heads']} does not divide "
+            f"decoder_embed_dim {parsed['decoder_embed_dim']}; allowed: a divisor of decoder_embed_dim"
+        )
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in parsed.items()}

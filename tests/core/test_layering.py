@@ -141,3 +141,32 @@ def test_the_check_sees_an_upward_import(tmp_path, monkeypatch, source, bad):
     monkeypatch.setitem(globals(), "ROOT", fake_root)
     monkeypatch.setitem(globals(), "PACKAGE", fake_root / "solo_ext")
     assert any(bad in v for v in violations())
+
+
+def test_no_import_circles():
+    """No two modules of the package import each other, directly or around a loop (lazy imports too)."""
+    graph = {}
+    for path in PACKAGE.rglob("*.py"):
+        here = module_name(path)
+        graph[here] = {t for _, t in imports(path) if t.startswith("solo_ext.") and t != here}
+    state, loops = {}, []
+
+    def visit(node, trail):
+        state[node] = "open"
+        for nxt in graph.get(node, ()):
+            if state.get(nxt) == "open":
+                loops.append(trail[trail.index(nxt) :] + [nxt] if nxt in trail else [node, nxt])
+            elif nxt not in state:
+                visit(nxt, trail + [nxt])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    # a package's __init__ handing on its own submodules is no loop
+    loops = [
+        loop
+        for loop in loops
+        if not all(m.startswith(loop[0]) or loop[0].startswith(m) for m in loop)
+    ]
+    assert loops == []
