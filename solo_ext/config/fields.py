@@ -12,7 +12,7 @@ Usage::
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, ClassVar, Dict, Mapping, Optional, Sequence, Tuple
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
@@ -200,7 +200,34 @@ def setting(kind: str, default: Any = REQUIRED, **spec) -> Any:
 
 
 class Section:
-    """Base of a ``method_kwargs.<section>`` dataclass whose fields are declared with ``setting``."""
+    """Base of a ``method_kwargs.<section>`` dataclass whose fields are declared with ``setting``.
+
+    ``KEY``: the section's name under ``method_kwargs``. ``from_method_kwargs(method_kwargs, defaults)``
+    parses it (a method's own defaults fill in what the yaml leaves out); ``write_to`` puts the checked,
+    complete values back into the config.
+    """
+
+    KEY: ClassVar[str] = ""
+
+    @classmethod
+    def parse_own(
+        cls, method_kwargs: Mapping, defaults: Optional["Section"] = None
+    ) -> Dict[str, Any]:
+        """{key: checked value} of ``method_kwargs.<KEY>``, ``defaults`` (a Section) filling in absent keys."""
+        own = {key: getattr(defaults, key) for key in cls.keys()} if defaults is not None else None
+        return parse_fields(
+            method_kwargs.get(cls.KEY, None), cls.fields(), f"method_kwargs.{cls.KEY}", own
+        )
+
+    @classmethod
+    def from_method_kwargs(
+        cls, method_kwargs: Mapping, defaults: Optional["Section"] = None
+    ) -> "Section":
+        return cls(**cls.parse_own(method_kwargs, defaults))
+
+    def write_to(self, method_kwargs) -> None:
+        """Writes the checked values back (args.json and checkpoints then hold plain, complete values)."""
+        method_kwargs[self.KEY] = self.as_dict()
 
     @classmethod
     def fields(cls, defaults: Optional[Mapping[str, Any]] = None) -> Tuple[Field, ...]:

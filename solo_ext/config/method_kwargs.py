@@ -8,7 +8,7 @@ or the backbone are listed in ``solo_ext.config.rules`` and raised where the con
 
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, ClassVar, Mapping, Optional, Tuple
 
 from solo_ext.config.fields import (
     REQUIRED,
@@ -16,7 +16,6 @@ from solo_ext.config.fields import (
     Field,
     Section,
     check_known_keys,
-    parse_fields,
     setting,
 )
 from solo_ext.masking.colored_noise import COLORS
@@ -89,6 +88,8 @@ class MagmaSettings(Section):
     rbf_scale: multiplies d/gamma in the kernel; gather: build the graph over the all-gathered global batch.
     """
 
+    KEY: ClassVar[str] = "magma"
+
     weight: float = setting("number", 1.0, low=0, doc="λ of w(epoch)")
     start_epoch: int = setting("int", 10, low=0, doc="e_st (0-based epoch)")
     duration: int = setting("int", 100, low=0, doc="e_dur in epochs")
@@ -124,17 +125,19 @@ class MagmaSettings(Section):
 
     @classmethod
     def from_method_kwargs(
-        cls, method_kwargs: Mapping, defaults: "MagmaSettings"
+        cls, method_kwargs: Mapping, defaults: Optional["MagmaSettings"] = None
     ) -> "MagmaSettings":
-        own = {key: getattr(defaults, key) for key in cls.keys()}
-        parsed = parse_fields(
-            method_kwargs.get("magma", None), cls.fields(), "method_kwargs.magma", own
-        )
+        defaults = defaults if defaults is not None else cls()
         uniformity = cls.uniformity_field(defaults.uniformity_weight)
         value = method_kwargs.get("uniformity_weight", defaults.uniformity_weight)
         return cls(
-            **parsed, uniformity_weight=uniformity.check(value, "method_kwargs.uniformity_weight")
+            **cls.parse_own(method_kwargs, defaults),
+            uniformity_weight=uniformity.check(value, "method_kwargs.uniformity_weight"),
         )
+
+    def write_to(self, method_kwargs) -> None:
+        super().write_to(method_kwargs)
+        method_kwargs["uniformity_weight"] = self.uniformity_weight
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,8 @@ class SMAESettings(Section):
     masking: ``random`` (MAE's) or ``block``. block_bank_size: block masks precomputed at start-up.
     calibration_batches: no-grad batches setting s_pix = mean(1/L_pix), s_perc = mean(1/L_perc).
     """
+
+    KEY: ClassVar[str] = "smae"
 
     alpha: float = setting(
         "number", 0.5, low=0, high=1, doc="0: pixel loss only, 1: perceptual only"
@@ -171,10 +176,10 @@ class SMAESettings(Section):
     )
 
     @classmethod
-    def from_method_kwargs(cls, method_kwargs: Mapping) -> "SMAESettings":
-        settings = cls(
-            **parse_fields(method_kwargs.get("smae", None), cls.fields(), "method_kwargs.smae")
-        )
+    def from_method_kwargs(
+        cls, method_kwargs: Mapping, defaults: Optional["SMAESettings"] = None
+    ) -> "SMAESettings":
+        settings = cls(**cls.parse_own(method_kwargs, defaults))
         if settings.alpha > 0:
             if settings.critic is None:
                 raise ConfigError(
@@ -228,6 +233,8 @@ class ColorMAESettings(Section):
     schedule: optional list of {start_epoch, color | patterns} switching the bank from that epoch on.
     """
 
+    KEY: ClassVar[str] = "colormae"
+
     patterns: Optional[str] = setting(
         "str",
         None,
@@ -260,10 +267,10 @@ class ColorMAESettings(Section):
     MODES = COLOR_MODES
 
     @classmethod
-    def from_method_kwargs(cls, method_kwargs: Mapping) -> "ColorMAESettings":
-        parsed = parse_fields(
-            method_kwargs.get("colormae", None), cls.fields(), "method_kwargs.colormae"
-        )
+    def from_method_kwargs(
+        cls, method_kwargs: Mapping, defaults: Optional["ColorMAESettings"] = None
+    ) -> "ColorMAESettings":
+        parsed = cls.parse_own(method_kwargs, defaults)
         if parsed["patterns"] is not None:
             _existing_file(
                 parsed["patterns"],
@@ -304,6 +311,8 @@ class ViCMAESettings(Section):
     projector: code (D-4096-4096-128, BN+ReLU) | paper (D-2D-2D-2D); proj_hidden_dim/proj_output_dim override.
     """
 
+    KEY: ClassVar[str] = "vicmae"
+
     loss: str = setting(
         "choice",
         "nt_xent",
@@ -330,10 +339,10 @@ class ViCMAESettings(Section):
     con_start_epoch: int = setting("int", 0, low=0, doc="first epoch with the contrastive loss")
 
     @classmethod
-    def from_method_kwargs(cls, method_kwargs: Mapping) -> "ViCMAESettings":
-        settings = cls(
-            **parse_fields(method_kwargs.get("vicmae", None), cls.fields(), "method_kwargs.vicmae")
-        )
+    def from_method_kwargs(
+        cls, method_kwargs: Mapping, defaults: Optional["ViCMAESettings"] = None
+    ) -> "ViCMAESettings":
+        settings = cls(**cls.parse_own(method_kwargs, defaults))
         if settings.learnable_temperature and settings.loss != "clip":
             raise ConfigError(
                 f"method_kwargs.vicmae.learnable_temperature: true is not allowed with loss "

@@ -5,7 +5,10 @@ Per-key checks (unknown keys, types, ranges, choices, required keys) come from t
 (``python -m dev.config_docs``) and every rule has a test named ``test_rule_<id>``.
 """
 
-from typing import NamedTuple, Tuple
+from typing import NamedTuple, Sequence, Tuple
+
+from solo_ext.config.method_kwargs import MagmaSettings
+from solo_ext.config.specs import SPECS, MethodSpec
 
 __all__ = ["RULES", "Rule"]
 
@@ -16,6 +19,19 @@ class Rule(NamedTuple):
     key: str
     check: str
     where: str
+
+
+# the backbone rules name the methods and backbones of the specs (MethodSpec.check_backbone raises them)
+_MASKING = [spec for spec in SPECS.values() if spec.host == "mae"]
+_MAGMA = [spec for spec in SPECS.values() if spec.section is MagmaSettings]
+
+
+def _names(specs: Sequence[MethodSpec]) -> str:
+    return ", ".join(spec.name for spec in specs)
+
+
+def _backbones(specs: Sequence[MethodSpec]) -> str:
+    return ", ".join(dict.fromkeys(name for spec in specs for name in spec.backbones))
 
 
 RULES: Tuple[Rule, ...] = (
@@ -43,14 +59,14 @@ RULES: Tuple[Rule, ...] = (
     ),
     Rule(
         "masking_vit",
-        "m_mae, u_mae, mu_mae, smae, colormae, vicmae",
+        _names(_MASKING),
         "backbone.name",
-        "a ViT that can mask: vit_tiny, vit_small, vit_base, vit_large, vit_lite",
+        f"a ViT that can mask: {_backbones(_MASKING)}",
         "config parsing",
     ),
     Rule(
         "magma_vit",
-        "m_mae, u_mae, mu_mae, m_simclr, m_vicreg",
+        _names(_MAGMA),
         "backbone.name",
         "a ViT (MAGMA regularises transformer blocks; ResNets are refused)",
         "config parsing",

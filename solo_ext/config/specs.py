@@ -7,8 +7,9 @@ Adding a method: a section dataclass in ``method_kwargs.py`` if it has own keys,
 its class in ``solo_ext/methods/`` (see docs/architecture.md).
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Tuple, Type
+from typing import Any, Dict, Optional, Tuple, Type
 
 from solo_ext.config.fields import ConfigError, Field, Section, parse_fields
 from solo_ext.config.method_kwargs import (
@@ -25,9 +26,13 @@ from solo_ext.config.method_kwargs import (
 __all__ = [
     "HOSTS",
     "METHOD_KWARGS",
+    "Benchmark",
     "MethodSpec",
+    "Preset",
     "SPECS",
+    "VITS",
     "check_method_kwargs",
+    "benchmarks",
     "mae_family",
     "method_order",
 ]
@@ -42,10 +47,50 @@ HOSTS: Dict[str, Tuple[str, Tuple[Field, ...]]] = {
 MAGMA = "https://arxiv.org/abs/2412.02871"  # Dondera et al., WACV 2025
 
 
+# the masking MAE ViT, which every solo-ext method builds (solo_ext/methods/base.py): solo-learn's ViTs and
+# solo-ext's vit_lite (solo_ext/methods/backbones.py)
+VITS = ("vit_tiny", "vit_small", "vit_base", "vit_large", "vit_lite")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One zoo preset of a method: ``zoo_configs/pretrain/<dataset>/<stem>.yaml``, written by
+    ``python -m dev.zoo`` for every dataset of its ``recipe`` (the dev.zoo table of training settings it
+    follows: ``mae``, ``ssl``, ``smae`` or ``vicmae``). ``method_kwargs``: what the preset adds to the
+    recipe's method_kwargs (a section's dict is completed with the dataset's values of that section, e.g.
+    MAGMA's start epoch); ``method``: the yaml ``method:`` when it is not the spec's own (a baseline that
+    only this method's settings define); ``variant``: the recipe's variant (ViC-MAE: code or paper)."""
+
+    stem: str
+    recipe: str
+    method_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    method: Optional[str] = None
+    variant: str = ""
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """One pair of ``benchmarks/throughput.py``: the method's zoo preset against its baseline's preset of
+    the same dataset. ``baseline`` ``"preset:method"`` runs another method on that preset; ``overrides``
+    change the method's preset and are part of the pair's label; ``setup`` switches the method's own work
+    on from step 0 so that it is measured; ``dataset``: the zoo dataset when not the run's ``--dataset``."""
+
+    key: str  # the --pairs name
+    preset: str
+    baseline: str
+    target: float  # lowest acceptable throughput ratio, method / baseline
+    overrides: Tuple[str, ...] = ()
+    setup: Tuple[str, ...] = ()
+    dataset: Optional[str] = None
+
+
 @dataclass(frozen=True)
 class MethodSpec:
     """One solo-ext method. ``defaults``: the method's own values of its section's keys (and, for the
-    MAGMA family, of the top-level ``uniformity_weight``) where they differ from the section's."""
+    MAGMA family, of the top-level ``uniformity_weight``) where they differ from the section's.
+    ``backbones``: the ``backbone.name`` values it trains; ``presets``: its zoo presets;
+    ``baseline_preset``: the zoo preset of the baseline it is compared with; ``benchmarks``: its
+    throughput pairs."""
 
     name: str  # yaml `method:` and solo-learn registry name
     title: str  # as the papers' tables write it
@@ -54,10 +99,36 @@ class MethodSpec:
     baseline: str  # registry name of the method it is compared with at equal budget
     section: Optional[Type[Section]] = None
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    backbones: Tuple[str, ...] = VITS
+    presets: Tuple[Preset, ...] = ()
+    baseline_preset: str = ""
+    benchmarks: Tuple[Benchmark, ...] = ()
 
     def settings_defaults(self) -> Section:
         """The section's dataclass holding this method's defaults."""
         return self.section(**self.defaults)
+
+    def parse_section(self, method_kwargs: Mapping) -> Optional[Section]:
+        """The method's own section of ``method_kwargs``, checked, with this method's defaults filled in
+        (None for a method without one). A model construction calls it once."""
+        if self.section is None:
+            return None
+        return self.section.from_method_kwargs(method_kwargs, self.settings_defaults())
+
+    def backbone_reason(self) -> str:
+        reasons = []
+        if self.section is MagmaSettings:
+            reasons.append("MAGMA regularises transformer blocks")
+        if self.host == "mae":
+            reasons.append("the MAE family needs a ViT that can mask")
+        return "; ".join(reasons) or "solo-ext builds the masking ViT"
+
+    def check_backbone(self, name: str) -> None:
+        if name not in self.backbones:
+            raise ConfigError(
+                f"backbone.name: {name!r} is not allowed for method {self.name!r} "
+                f"({self.backbone_reason()}); allowed: {list(self.backbones)}"
+            )
 
     def kwargs_table(self) -> MethodKwargs:
         host_name, host_fields = HOSTS[self.host]
@@ -69,19 +140,18 @@ class MethodSpec:
         if self.section is None:
             return MethodKwargs(host_name, top)
         section_defaults = {k: v for k, v in self.defaults.items() if k in self.section.keys()}
-        return MethodKwargs(
-            host_name, top, _section_name(self.section), self.section.fields(section_defaults)
-        )
+        return MethodKwargs(host_name, top, self.section.KEY, self.section.fields(section_defaults))
 
 
-def _section_name(section: Type[Section]) -> str:
-    return {
-        MagmaSettings: "magma",
-        SMAESettings: "smae",
-        ColorMAESettings: "colormae",
-        ViCMAESettings: "vicmae",
-    }[section]
-
+MAGMA_START_AT_ONCE = ("++method_kwargs.magma.start_epoch=0",)
+VICMAE_CODE = {
+    "loss": "nt_xent",
+    "temperature": 0.1,
+    "projector": "code",
+    "rec_weight": 0.97,
+    "con_weight": 0.03,
+    "con_start_epoch": 0,
+}
 
 SPECS: Dict[str, MethodSpec] = {
     spec.name: spec
@@ -94,6 +164,9 @@ SPECS: Dict[str, MethodSpec] = {
             "mae",
             MagmaSettings,
             {"weight": 1.0, "uniformity_weight": 0.0},
+            presets=(Preset("m-mae", "mae", {"magma": {}}),),
+            baseline_preset="mae",
+            benchmarks=(Benchmark("m_mae", "m-mae", "mae", 0.995, setup=MAGMA_START_AT_ONCE),),
         ),
         MethodSpec(
             "u_mae",
@@ -103,6 +176,8 @@ SPECS: Dict[str, MethodSpec] = {
             "mae",
             MagmaSettings,
             {"weight": 0.0, "uniformity_weight": 0.01},
+            presets=(Preset("u-mae", "mae", {"uniformity_weight": 0.01}),),
+            baseline_preset="mae",
         ),
         MethodSpec(
             "mu_mae",
@@ -112,9 +187,36 @@ SPECS: Dict[str, MethodSpec] = {
             "u_mae",
             MagmaSettings,
             {"weight": 1.0, "uniformity_weight": 0.01},
+            presets=(Preset("mu-mae", "mae", {"uniformity_weight": 0.01, "magma": {}}),),
+            baseline_preset="u-mae",
+            benchmarks=(Benchmark("mu_mae", "mu-mae", "u-mae", 0.995, setup=MAGMA_START_AT_ONCE),),
         ),
-        MethodSpec("m_simclr", "M-SimCLR", MAGMA, "simclr", "simclr", MagmaSettings),
-        MethodSpec("m_vicreg", "M-VICReg", MAGMA, "vicreg", "vicreg", MagmaSettings),
+        MethodSpec(
+            "m_simclr",
+            "M-SimCLR",
+            MAGMA,
+            "simclr",
+            "simclr",
+            MagmaSettings,
+            presets=(Preset("m-simclr", "ssl", {"magma": {}}),),
+            baseline_preset="simclr",
+            benchmarks=(
+                Benchmark("m_simclr", "m-simclr", "simclr", 0.995, setup=MAGMA_START_AT_ONCE),
+            ),
+        ),
+        MethodSpec(
+            "m_vicreg",
+            "M-VICReg",
+            MAGMA,
+            "vicreg",
+            "vicreg",
+            MagmaSettings,
+            presets=(Preset("m-vicreg", "ssl", {"magma": {}}),),
+            baseline_preset="vicreg",
+            benchmarks=(
+                Benchmark("m_vicreg", "m-vicreg", "vicreg", 0.995, setup=MAGMA_START_AT_ONCE),
+            ),
+        ),
         MethodSpec(
             "smae",
             "SMAE",
@@ -122,6 +224,21 @@ SPECS: Dict[str, MethodSpec] = {
             "mae",
             "mae",
             SMAESettings,
+            presets=(
+                # MAE at SMAE's settings (ViT-Lite, no augmentation): the baseline of its table
+                Preset("mae-lite", "smae", method="mae"),
+                Preset("smae", "smae", {"smae": {"alpha": 0.5, "masking": "random"}}),
+                # blocks cover half the grid
+                Preset(
+                    "smae-block",
+                    "smae",
+                    {"mask_ratio": 0.5, "smae": {"alpha": 0.5, "masking": "block"}},
+                ),
+                Preset("smae-perceptual", "smae", {"smae": {"alpha": 1.0, "masking": "random"}}),
+            ),
+            baseline_preset="mae-lite",
+            # SMAE's zoo exists for tiny-imagenet (and the CPU datasets) only
+            benchmarks=(Benchmark("smae", "smae", "mae-lite", 0.85, dataset="tiny-imagenet"),),
         ),
         MethodSpec(
             "colormae",
@@ -130,15 +247,86 @@ SPECS: Dict[str, MethodSpec] = {
             "mae",
             "mae",
             ColorMAESettings,
+            presets=(Preset("colormae", "mae", {"colormae": {"color": "green"}}),),
+            baseline_preset="mae",
+            benchmarks=(
+                Benchmark("colormae", "colormae", "mae", 0.99),
+                Benchmark(
+                    "colormae_fp16",
+                    "colormae",
+                    "mae",
+                    0.99,
+                    ("++method_kwargs.colormae.fp16=true",),
+                ),
+            ),
         ),
         MethodSpec(
-            "vicmae", "ViC-MAE", "https://arxiv.org/abs/2303.12001", "mae", "mae", ViCMAESettings
+            "vicmae",
+            "ViC-MAE",
+            "https://arxiv.org/abs/2303.12001",
+            "mae",
+            "mae",
+            ViCMAESettings,
+            presets=(
+                # the official code (NT-Xent, projector D-4096-4096-128, w_con 0.03 from epoch 0)
+                Preset("vicmae", "vicmae", {"vicmae": VICMAE_CODE}, variant="code"),
+                # the paper's supplement (CLIP-style loss, projector D-2D-2D-2D, w_con 0.025 from a
+                # dataset's start epoch)
+                Preset(
+                    "vicmae-paper",
+                    "vicmae",
+                    {
+                        "vicmae": {
+                            "loss": "clip",
+                            "temperature": 0.1,
+                            "projector": "paper",
+                            "rec_weight": 1.0,
+                            "con_weight": 0.025,
+                        }
+                    },
+                    variant="paper",
+                ),
+                # the code preset without the contrastive term: the two-view MAE it is compared with
+                Preset(
+                    "vicmae-mae",
+                    "vicmae",
+                    {"vicmae": {**VICMAE_CODE, "rec_weight": 1.0, "con_weight": 0.0}},
+                    variant="code",
+                ),
+            ),
+            baseline_preset="vicmae-mae",
+            # baseline: solo-learn's MAE on ViC-MAE's two views and settings
+            benchmarks=(
+                Benchmark("vicmae", "vicmae", "vicmae:mae", 0.95),
+                Benchmark(
+                    "vicmae_paper",
+                    "vicmae-paper",
+                    "vicmae-paper:mae",
+                    0.95,
+                    ("++method_kwargs.vicmae.con_start_epoch=0",),
+                ),
+            ),
         ),
     )
 }
 
+
+class _KwargsTables(Mapping):
+    """``METHOD_KWARGS``: each spec's key table, derived from ``SPECS`` when read (a spec registered later
+    is seen too)."""
+
+    def __getitem__(self, name: str) -> MethodKwargs:
+        return SPECS[name].kwargs_table()
+
+    def __iter__(self):
+        return iter(SPECS)
+
+    def __len__(self) -> int:
+        return len(SPECS)
+
+
 # every method_kwargs key of every solo-ext method (the config checks and docs/config-checks.md read it)
-METHOD_KWARGS: Dict[str, MethodKwargs] = {name: spec.kwargs_table() for name, spec in SPECS.items()}
+METHOD_KWARGS: Mapping[str, MethodKwargs] = _KwargsTables()
 
 
 def method_order() -> Tuple[str, ...]:
@@ -153,6 +341,11 @@ def method_order() -> Tuple[str, ...]:
 def mae_family() -> Tuple[str, ...]:
     """MAE and every method built on it (they share MAE's evaluation protocol in the papers)."""
     return ("mae",) + tuple(name for name, spec in SPECS.items() if spec.host == "mae")
+
+
+def benchmarks() -> Dict[str, Benchmark]:
+    """Every throughput pair of benchmarks/throughput.py, by --pairs name, in the specs' order."""
+    return {b.key: b for spec in SPECS.values() for b in spec.benchmarks}
 
 
 def check_method_kwargs(method: str, method_kwargs: Mapping) -> Dict[str, Any]:

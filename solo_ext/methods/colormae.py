@@ -26,7 +26,7 @@ class ColorMAE(SoloExtMethod, MaskedViTMAE):
 
     def __init__(self, cfg):
         super().__init__(cfg)
-        self.colormae = ColorMAESettings.from_method_kwargs(cfg.method_kwargs)
+        self.colormae: ColorMAESettings = self.settings
         self.grid: int = int(self.backbone.patch_embed.grid_size[0])
         self._bank_source = self.colormae.source_for_epoch(0)
         with config_key("method_kwargs.colormae.mode"):
@@ -43,14 +43,6 @@ class ColorMAE(SoloExtMethod, MaskedViTMAE):
                 f"optimizer.batch_size={self.batch_size} "
                 f"exceeds the {self.masker.bank.shape[0]} patterns; allowed: per_sample, or a bank of >= B patterns"
             )
-
-    @classmethod
-    def add_and_assert_specific_cfg(cls, cfg):
-        cfg = super().add_and_assert_specific_cfg(cfg)
-        cfg.method_kwargs.colormae = ColorMAESettings.from_method_kwargs(
-            cfg.method_kwargs
-        ).as_dict()
-        return cfg
 
     def _load_bank(self, color: str, patterns: Optional[str]) -> torch.Tensor:
         if patterns is not None:

@@ -7,7 +7,7 @@ from solo.methods.mae import MAE
 
 from solo_ext.backbones import encode_visible
 from solo_ext.masking import mask_from_scores
-from solo_ext.methods.base import MASKING_VITS, SoloExtMethod, masking_vit_backbones
+from solo_ext.methods.base import masking_vit_backbones
 
 __all__ = ["MaskedViTMAE"]
 
@@ -22,13 +22,6 @@ class MaskedViTMAE(MAE):
 
     _BACKBONES = masking_vit_backbones()
     LARGE_CROPS = range(1, 64)
-
-    @classmethod
-    def add_and_assert_specific_cfg(cls, cfg):
-        SoloExtMethod.require_backbone(
-            cfg, MASKING_VITS, "the MAE family needs a ViT that can mask"
-        )
-        return super().add_and_assert_specific_cfg(cfg)
 
     def mask_scores(self, X: torch.Tensor) -> Optional[torch.Tensor]:
         """[B, L] per-patch scores for this training batch, or None for solo-learn's random masking."""

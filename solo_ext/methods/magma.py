@@ -9,12 +9,11 @@ import warnings
 from typing import Any, Dict, List, Optional, Sequence
 
 import torch
-from solo.methods.base import BaseMethod
 from solo.methods.simclr import SimCLR
 from solo.methods.vicreg import VICReg
 
 from solo_ext.backbones import BlockFeatureCapture, resolve_layer, transformer_blocks
-from solo_ext.config import SPECS, ConfigError, MagmaSettings, config_key
+from solo_ext.config import ConfigError, MagmaSettings, config_key
 from solo_ext.distributed import gather_with_grad
 from solo_ext.losses import magma_loss, uniformity_loss
 from solo_ext.methods.base import SoloExtMethod
@@ -48,7 +47,7 @@ class MagmaRegularised(SoloExtMethod):
 
     def __init__(self, cfg):
         super().__init__(cfg)
-        self.magma = MagmaSettings.from_method_kwargs(cfg.method_kwargs, self.defaults())
+        self.magma: MagmaSettings = self.settings
         depth = len(transformer_blocks(self.backbone))
         with config_key("method_kwargs.magma.target_layer"):
             target = resolve_layer(self.magma.target_layer, depth)
@@ -68,22 +67,10 @@ class MagmaRegularised(SoloExtMethod):
         self._first_crop = None
 
     @classmethod
-    def defaults(cls) -> MagmaSettings:
-        """This method's MAGMA settings before the yaml: its spec's (solo_ext.config.specs)."""
-        return SPECS[cls.KWARGS].settings_defaults()
-
-    @classmethod
-    def add_and_assert_specific_cfg(cls, cfg):
-        vits = [name for name in BaseMethod._BACKBONES if name.startswith("vit")]
-        SoloExtMethod.require_backbone(cfg, vits, "MAGMA regularises transformer blocks")
-        cfg = super().add_and_assert_specific_cfg(cfg)
-        settings = MagmaSettings.from_method_kwargs(cfg.method_kwargs, cls.defaults())
-        cfg.method_kwargs.magma = settings.as_dict()
-        cfg.method_kwargs.uniformity_weight = settings.uniformity_weight
+    def check_settings(cls, cfg, settings: MagmaSettings) -> None:
         window_closed = magma_never_on(settings, cfg.get("max_epochs", None))
         if window_closed:
             warnings.warn(window_closed, MagmaNeverOn, stacklevel=2)
-        return cfg
 
     def base_training_step(self, X: torch.Tensor, targets: torch.Tensor) -> Dict[str, Any]:
         # BaseMethod.training_step forwards the large crops in order: the first call is the first crop

@@ -28,7 +28,7 @@ class SMAE(SoloExtMethod, MaskedViTMAE):
 
     def __init__(self, cfg):
         super().__init__(cfg)
-        self.smae = SMAESettings.from_method_kwargs(cfg.method_kwargs)
+        self.smae: SMAESettings = self.settings
         self.grid: int = int(self.backbone.patch_embed.grid_size[0])
         self.perceptual: Optional[PerceptualLoss] = (
             PerceptualLoss(self._critic_features()) if self.smae.alpha > 0 else None
@@ -48,12 +48,6 @@ class SMAE(SoloExtMethod, MaskedViTMAE):
     def _critic_features(self):
         with config_key("method_kwargs.smae.critic", "train one with `solo-ext critic train`"):
             return load_critic_features(self.smae.critic)
-
-    @classmethod
-    def add_and_assert_specific_cfg(cls, cfg):
-        cfg = super().add_and_assert_specific_cfg(cfg)
-        cfg.method_kwargs.smae = SMAESettings.from_method_kwargs(cfg.method_kwargs).as_dict()
-        return cfg
 
     def _apply(self, fn, *args, **kwargs):
         super()._apply(fn, *args, **kwargs)

@@ -46,7 +46,7 @@ class ViCMAE(SoloExtMethod, MaskedViTMAE):
 
     def __init__(self, cfg):
         super().__init__(cfg)
-        self.vicmae = ViCMAESettings.from_method_kwargs(cfg.method_kwargs)
+        self.vicmae: ViCMAESettings = self.settings
         width = self.features_dim
         code = self.vicmae.projector == "code"
         hidden = self.vicmae.proj_hidden_dim or (4096 if code else 2 * width)
@@ -72,7 +72,10 @@ class ViCMAE(SoloExtMethod, MaskedViTMAE):
                 f"augmentations: ViC-MAE trains on exactly 2 large crops and no small ones; got {crops[0]} "
                 f"large and {crops[1]} small (num_crops summed over augmentations, by crop_size)"
             )
-        settings = ViCMAESettings.from_method_kwargs(cfg.method_kwargs)
+        return cfg
+
+    @classmethod
+    def check_settings(cls, cfg, settings: ViCMAESettings) -> None:
         if (
             settings.loss == "clip"
             and float(torch.tensor(math.log(1.0 / settings.temperature))) > MAX_LOGIT_SCALE
@@ -82,8 +85,6 @@ class ViCMAE(SoloExtMethod, MaskedViTMAE):
                 f"method_kwargs.vicmae.temperature: {settings.temperature} is not allowed with loss: clip, "
                 f"whose logit scale ln(1/T) is clamped to <= ln 100; allowed: a number >= 0.01"
             )
-        cfg.method_kwargs.vicmae = settings.as_dict()
-        return cfg
 
     @property
     def learnable_params(self) -> List[dict]:

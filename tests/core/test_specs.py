@@ -4,8 +4,8 @@ agrees with them."""
 import pytest
 
 from dev.config_docs import render
-from solo_ext.config import METHOD_KWARGS, SPECS, MagmaSettings, check_method_kwargs
-from solo_ext.config.specs import HOSTS, mae_family, method_order
+from solo_ext.config import METHOD_KWARGS, SPECS, ConfigError, MagmaSettings, check_method_kwargs
+from solo_ext.config.specs import HOSTS, VITS, mae_family, method_order
 from solo_ext.reporting.paper_tables import MAE_FAMILY
 from solo_ext.reporting.tables import _METHOD_ORDER
 
@@ -91,3 +91,31 @@ def test_every_spec_has_a_method_class():
 
     assert set(SOLO_EXT_METHODS) == set(SPECS)
     assert all(cls.KWARGS == name for name, cls in SOLO_EXT_METHODS.items())
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_one_backbone_check_from_the_spec(name):
+    """One list (the spec's), one message naming backbone.name and the allowed values."""
+    spec = SPECS[name]
+    for backbone in spec.backbones:
+        spec.check_backbone(backbone)
+    with pytest.raises(ConfigError) as err:
+        spec.check_backbone("resnet18")
+    assert str(err.value) == (
+        f"backbone.name: 'resnet18' is not allowed for method {name!r} "
+        f"({spec.backbone_reason()}); allowed: {list(VITS)}"
+    )
+    assert ("MAGMA" in spec.backbone_reason()) == (spec.section is MagmaSettings)
+
+
+def test_the_backbone_list_is_every_vit_there_is():
+    """VITS names solo-learn's ViTs and solo-ext's own: every one of them is built as a masking ViT."""
+    pytest.importorskip("solo", reason="solo-learn is not installed")
+    from solo.methods.base import BaseMethod
+
+    from solo_ext.methods.backbones import EXTRA_BACKBONES
+    from solo_ext.methods.mae_family import MaskedViTMAE
+
+    solo_vits = {name for name in BaseMethod._BACKBONES if name.startswith("vit")}
+    assert set(VITS) == solo_vits | set(EXTRA_BACKBONES)
+    assert set(VITS) <= set(MaskedViTMAE._BACKBONES)
