@@ -11,7 +11,8 @@ the step time, the method's own added work timed alone (MAGMA terms forward+back
 sampling, SMAE's critic, ViC-MAE's projector and contrastive loss), and the peak memory of each model:
 on a GPU the peak allocated during a training step; on a CPU the peak resident memory of a fresh process
 that builds the model and runs three training steps (python, torch and the model included).
-The MAGMA term is switched on from step 0 so its cost is in the measurement.
+The MAGMA term is switched on from step 0 so its cost is in the measurement (the pairs and their
+settings are the methods' specs: MethodSpec.benchmarks; --list prints them).
 
 Each pair's verdict comes from benchmarks/verdict.py: INVALID when the A/A control is outside
 1 +- --aa-tolerance or the load average shows other work on the cores (the process then exits 1),
@@ -33,14 +34,15 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import NamedTuple, Optional, Tuple
+from typing import Dict, Optional
 
 import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 import solo_ext
-from solo_ext.cli import zoo_path
+from solo_ext.config.specs import Benchmark, benchmarks
+from solo_ext.config.zoo import zoo_path
 from solo_ext.losses import magma_loss, uniformity_loss
 from solo_ext.masking import mask_from_scores
 
@@ -60,31 +62,9 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_JSON = HERE / "results" / "throughput-latest.json"
 
 
-class Pair(NamedTuple):
-    """A method's zoo config against its baseline's ("config:method" runs another method on a config)."""
-
-    method: str
-    baseline: str
-    target: float
-    overrides: Tuple[str, ...] = ()  # extra Hydra overrides of the method's config
-
-
-PAIRS = {
-    "m_mae": Pair("m-mae", "mae", 0.995),
-    "mu_mae": Pair("mu-mae", "u-mae", 0.995),
-    "m_simclr": Pair("m-simclr", "simclr", 0.995),
-    "m_vicreg": Pair("m-vicreg", "vicreg", 0.995),
-    "colormae": Pair("colormae", "mae", 0.99),
-    "colormae_fp16": Pair("colormae", "mae", 0.99, ("++method_kwargs.colormae.fp16=true",)),
-    "smae": Pair("smae", "mae-lite", 0.85),  # SMAE's zoo exists for tiny-imagenet (and digits) only
-    "vicmae": Pair(
-        "vicmae", "vicmae:mae", 0.95
-    ),  # baseline: solo-learn's MAE on ViC-MAE's two views and settings
-    "vicmae_paper": Pair(
-        "vicmae-paper", "vicmae-paper:mae", 0.95, ("++method_kwargs.vicmae.con_start_epoch=0",)
-    ),
-}
-PAIR_DATASET = {"smae": "tiny-imagenet"}
+# --pairs name -> a method's zoo preset against its baseline's, declared by the methods' specs
+# (MethodSpec.benchmarks in solo_ext/config/specs.py)
+PAIRS: Dict[str, Benchmark] = benchmarks()
 
 
 def untrained_critic() -> str:
@@ -113,8 +93,6 @@ def build(dataset: str, config: str, batch: int, device: torch.device, extra=())
         overrides.append(f"method={method}")
     if config.startswith("smae"):
         overrides.append(f"++method_kwargs.smae.critic={untrained_critic()}")
-    if config.startswith("m-") or config == "mu-mae":
-        overrides.append("++method_kwargs.magma.start_epoch=0")
     with initialize_config_dir(
         config_dir=str(zoo_path() / "pretrain" / dataset), version_base="1.2"
     ):
@@ -225,10 +203,10 @@ def own_work_ms(model, batch: int, device, repeats: int = 50) -> float:
 
 def measure(name, dataset, batch, steps, device, memory=True):
     pair = PAIRS[name]
-    method_cfg, baseline_cfg, target = pair.method, pair.baseline, pair.target
-    dataset = PAIR_DATASET.get(name, dataset)
+    method_cfg, baseline_cfg, target = pair.preset, pair.baseline, pair.target
+    dataset = pair.dataset or dataset
     configs = (
-        ("method", method_cfg, pair.overrides),
+        ("method", method_cfg, (*pair.overrides, *pair.setup)),
         ("baseline", baseline_cfg, ()),
         ("control", baseline_cfg, ()),
     )
@@ -389,11 +367,18 @@ def main(argv=None) -> int:
         default=COMPARE_TOLERANCE,
         help=f"REGRESSION when a ratio fell by more than this (default {COMPARE_TOLERANCE})",
     )
+    parser.add_argument(
+        "--list", action="store_true", help="print the pairs (from the methods' specs) and exit"
+    )
     # internal: one model in a fresh process
     parser.add_argument("--peak-rss-of", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.peak_rss_of:
         return _report_peak_rss(*args.peak_rss_of)
+    if args.list:
+        for key in args.pairs:
+            print(key, PAIRS[key])
+        return 0
     if args.steps is not None and args.steps < 2:
         parser.error(f"--steps must be at least 2, got {args.steps}")
     for option in ("aa_tolerance", "compare_tolerance"):

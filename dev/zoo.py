@@ -2,16 +2,23 @@
 
     python -m dev.zoo --out zoo_configs      # rewrites the generated yaml files
 
-The yaml files only override the methods' defaults (solo_ext.config / solo-learn); every pair of a
-baseline and its MAGMA variant shares all settings but the regulariser. A test checks that the committed
+Which presets exist, and what each adds to its recipe's method_kwargs, is declared by the methods' specs
+(``MethodSpec.presets`` in solo_ext/config/specs.py; the hosts' own presets are ``HOST_PRESETS``). This
+module holds the recipes: the training settings per dataset that every preset of a recipe shares. The
+yaml files only override the methods' defaults (solo_ext.config / solo-learn); every pair of a baseline
+and its variant shares all settings but what the variant's paper adds. A test checks that the committed
 zoo equals this module's output.
 """
 
 import argparse
 import copy
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Dict, List, Tuple
 
 import yaml
+
+from solo_ext.config.specs import HOSTS, SPECS, Preset
 
 HYDRA_HEADER = {
     "defaults": None,  # filled per file
@@ -127,7 +134,7 @@ DATASETS = {
         val_path="./datasets/imagenet/val",
         crop=224,
         patch=16,
-        families=("mae", "colormae"),
+        presets=("mae", "colormae"),  # of the mae and ssl recipes
         mae=dict(backbone="vit_base", epochs=300, batch=256, lr=1.5e-4, start_epoch=10),
         ssl=None,
         mean=None,
@@ -156,19 +163,40 @@ DATASETS = {
 # MAGMA's SimCLR/VICReg family on the paper's datasets: batch 256, lr 1e-3 (yaml), e_st 10
 SSL_DEFAULTS = dict(batch=256, lr=1.0e-3, start_epoch=10)
 
-MAE_FAMILY = {  # file name -> (method, method_kwargs additions)
-    "mae": ("mae", {}),
-    "colormae": ("colormae", {"colormae": {}}),
-    "m-mae": ("m_mae", {"magma": {}}),
-    "u-mae": ("u_mae", {"uniformity_weight": 0.01}),
-    "mu-mae": ("mu_mae", {"uniformity_weight": 0.01, "magma": {}}),
-}
-SSL_FAMILY = {
-    "simclr": ("simclr", {}),
-    "m-simclr": ("m_simclr", {"magma": {}}),
-    "vicreg": ("vicreg", {}),
-    "m-vicreg": ("m_vicreg", {"magma": {}}),
-}
+# the solo-learn methods' own presets; each solo-ext method declares its own in its spec
+HOST_PRESETS = (
+    Preset("mae", "mae", method="mae"),
+    Preset("simclr", "ssl", method="simclr"),
+    Preset("vicreg", "ssl", method="vicreg"),
+)
+
+
+def zoo_presets() -> List[Tuple[str, Preset]]:
+    """(yaml method, preset) of the hosts' presets and of every spec's, in the specs' order."""
+    found = [(preset.method, preset) for preset in HOST_PRESETS]
+    for spec in SPECS.values():
+        found += [(preset.method or spec.name, preset) for preset in spec.presets]
+    stems = [preset.stem for _, preset in found]
+    twice = sorted({stem for stem in stems if stems.count(stem) > 1})
+    if twice:
+        raise ValueError(f"zoo presets named twice: {twice}; each preset needs its own stem")
+    return found
+
+
+def _host(method: str) -> str:
+    return method if method in HOSTS else SPECS[method].host
+
+
+def _add(method_kwargs: dict, preset: Preset, section_values: Mapping) -> dict:
+    """The recipe's method_kwargs plus the preset's: a section's dict is completed with the dataset's
+    values of that section (``section_values``), any other key set as the preset gives it."""
+    for key, value in preset.method_kwargs.items():
+        if isinstance(value, Mapping):
+            value = {**value, **section_values.get(key, {})}
+        method_kwargs[key] = copy.deepcopy(value)
+    return method_kwargs
+
+
 SSL_KWARGS = {
     "simclr": {"proj_hidden_dim": 2048, "proj_output_dim": 256, "temperature": 0.2},
     "vicreg": {
@@ -310,9 +338,10 @@ def _common(name: str, spec: dict, epochs: int, augmentation: str) -> dict:
     return cfg
 
 
-def pretrain_config(name: str, spec: dict, file_name: str) -> dict:
-    if file_name in MAE_FAMILY:
-        method, extra = MAE_FAMILY[file_name]
+def pretrain_config(name: str, spec: dict, method: str, preset: Preset) -> dict:
+    """A preset of the ``mae`` or ``ssl`` recipe (MAGMA's supplement) on dataset ``name``."""
+    file_name = preset.stem
+    if preset.recipe == "mae":
         mae = spec["mae"]
         cfg = _common(name, spec, mae["epochs"], "reconstruction.yaml")
         big = mae["backbone"] == "vit_base"
@@ -332,8 +361,7 @@ def pretrain_config(name: str, spec: dict, file_name: str) -> dict:
             else {"start_epoch": start_epoch}
         )
     else:
-        method, extra = SSL_FAMILY[file_name]
-        host = file_name.replace("m-", "")
+        host = _host(method)
         ssl = {**SSL_DEFAULTS, **spec["ssl"]}
         cfg = _common(
             name, spec, ssl["epochs"], "symmetric.yaml" if host == "simclr" else "asymmetric.yaml"
@@ -349,11 +377,7 @@ def pretrain_config(name: str, spec: dict, file_name: str) -> dict:
             if "magma_weight" in ssl
             else {"start_epoch": start_epoch}
         )
-    for key, value in extra.items():
-        kwargs[key] = {
-            "magma": magma,
-            "colormae": {"color": "green", **spec.get("colormae", {})},
-        }.get(key, value)
+    _add(kwargs, preset, {"magma": magma, "colormae": spec.get("colormae", {})})
     cfg.update(
         name=f"{file_name}-{name}",
         method=method,
@@ -439,28 +463,22 @@ SMAE_DATASETS = {
         critic="./critics/fashion-mnist-squeezenet1_1.pt",
     ),
 }
-SMAE_FAMILY = {  # file name -> (method, smae kwargs, mask ratio)
-    "mae-lite": ("mae", None, 0.75),
-    "smae": ("smae", {"alpha": 0.5, "masking": "random"}, 0.75),
-    "smae-block": ("smae", {"alpha": 0.5, "masking": "block"}, 0.5),
-    "smae-perceptual": ("smae", {"alpha": 1.0, "masking": "random"}, 0.75),
-}
 
 
-def smae_config(name: str, file_name: str) -> dict:
+def smae_config(name: str, method: str, preset: Preset) -> dict:
+    """A preset of the ``smae`` recipe (SMAE's Table 6) on dataset ``name``."""
     spec, smae = DATASETS[name], SMAE_DATASETS[name]
-    method, kwargs, ratio = SMAE_FAMILY[file_name]
+    file_name = preset.stem
     cfg = _common(name, spec, smae["epochs"], "smae-none.yaml")
     cfg["scheduler"]["warmup_epochs"] = smae["warmup"]
     method_kwargs = {
         "decoder_embed_dim": 128,
         "decoder_depth": 2,
         "decoder_num_heads": 4,
-        "mask_ratio": ratio,
+        "mask_ratio": 0.75,
         "norm_pix_loss": False,
     }
-    if kwargs is not None:
-        method_kwargs["smae"] = {**kwargs, "critic": smae["critic"]}
+    _add(method_kwargs, preset, {"smae": {"critic": smae["critic"]}})
     cfg.update(
         name=f"{file_name}-{name}",
         method=method,
@@ -622,14 +640,11 @@ VICMAE_DATASETS = {
         code_hidden=512,
     ),
 }
-# file name -> the preset's augmentations; "vicmae-mae" is the code preset with the contrastive term off (w_rec 1,
-# w_con 0): the same two augmented views, masks, decoder, optimiser and schedule, so that comparing it with
-# "vicmae" isolates what the paper adds (a two-view MAE is not the single-view "mae" preset).
-VICMAE_PRESETS = {
-    "vicmae": "vicmae-code.yaml",
-    "vicmae-paper": "vicmae-paper.yaml",
-    "vicmae-mae": "vicmae-code.yaml",
-}
+# The presets (ViC-MAE's spec): "vicmae" (variant code), "vicmae-paper" (variant paper) and "vicmae-mae", the code
+# preset with the contrastive term off (w_rec 1, w_con 0): the same two augmented views, masks, decoder,
+# optimiser and schedule, so that comparing it with "vicmae" isolates what the paper adds (a two-view MAE is not
+# the single-view "mae" preset). A variant's views are augmentations/vicmae-<variant>.yaml; the paper variant
+# switches the contrastive term on at the dataset's paper_start, the code variant's projector is code_hidden wide.
 
 
 def vicmae_augmentations(name: str) -> dict:
@@ -650,50 +665,33 @@ def vicmae_augmentations(name: str) -> dict:
     }
 
 
-def vicmae_config(name: str, file_name: str) -> dict:
+def vicmae_config(name: str, method: str, preset: Preset) -> dict:
+    """A preset of the ``vicmae`` recipe (ViC-MAE's official settings) on dataset ``name``."""
     spec, vic = DATASETS[name], VICMAE_DATASETS[name]
-    paper = file_name == "vicmae-paper"
-    cfg = _common(name, spec, vic["epochs"], VICMAE_PRESETS[file_name])
+    file_name = preset.stem
+    cfg = _common(name, spec, vic["epochs"], f"vicmae-{preset.variant}.yaml")
     cfg["scheduler"]["warmup_epochs"] = vic["warmup"]
     dim, depth, heads = vic["decoder"]
-    preset = (
-        {
-            "loss": "clip",
-            "temperature": 0.1,
-            "projector": "paper",
-            "rec_weight": 1.0,
-            "con_weight": 0.025,
-            "con_start_epoch": vic["paper_start"],
-        }
-        if paper
-        else {
-            "loss": "nt_xent",
-            "temperature": 0.1,
-            "projector": "code",
-            "rec_weight": 0.97,
-            "con_weight": 0.03,
-            "con_start_epoch": 0,
-        }
-    )
-    if not paper and "code_hidden" in vic:
-        preset["proj_hidden_dim"] = vic["code_hidden"]
-    if file_name == "vicmae-mae":
-        preset.update(rec_weight=1.0, con_weight=0.0)
+    if preset.variant == "paper":
+        dataset_values = {"con_start_epoch": vic["paper_start"]}
+    else:
+        dataset_values = {"proj_hidden_dim": vic["code_hidden"]} if "code_hidden" in vic else {}
+    method_kwargs = {
+        "decoder_embed_dim": dim,
+        "decoder_depth": depth,
+        "decoder_num_heads": heads,
+        "mask_ratio": 0.5,
+        "norm_pix_loss": True,
+    }
+    _add(method_kwargs, preset, {"vicmae": dataset_values})
     cfg.update(
         name=f"{file_name}-{name}",
-        method="vicmae",
+        method=method,
         backbone={
             "name": vic["backbone"],
             "kwargs": {"patch_size": spec["patch"], "img_size": spec["crop"]},
         },
-        method_kwargs={
-            "decoder_embed_dim": dim,
-            "decoder_depth": depth,
-            "decoder_num_heads": heads,
-            "mask_ratio": 0.5,
-            "norm_pix_loss": True,
-            "vicmae": preset,
-        },
+        method_kwargs=method_kwargs,
         optimizer={
             "name": "adamw",
             "batch_size": vic["batch"],
@@ -712,6 +710,38 @@ def vicmae_config(name: str, file_name: str) -> dict:
 
 WANDB = {"enabled": False, "offline": True, "entity": None, "project": "solo-ext"}
 
+# recipe -> (the datasets it has settings for, the builder of one preset's pretraining config)
+RECIPES = {
+    "mae": (
+        lambda: list(DATASETS),
+        lambda name, method, preset: pretrain_config(name, DATASETS[name], method, preset),
+    ),
+    "ssl": (
+        lambda: [name for name, spec in DATASETS.items() if spec["ssl"] is not None],
+        lambda name, method, preset: pretrain_config(name, DATASETS[name], method, preset),
+    ),
+    "smae": (lambda: list(SMAE_DATASETS), smae_config),
+    "vicmae": (lambda: list(VICMAE_DATASETS), vicmae_config),
+}
+
+
+def pretrain_presets() -> Dict[str, Dict[str, dict]]:
+    """{dataset: {preset stem: pretraining config}} of every zoo preset."""
+    configs: Dict[str, Dict[str, dict]] = {name: {} for name in DATASETS}
+    for method, preset in zoo_presets():
+        if preset.recipe not in RECIPES:
+            raise ValueError(
+                f"preset {preset.stem!r}: recipe {preset.recipe!r} is unknown; "
+                f"allowed: {sorted(RECIPES)}"
+            )
+        datasets, build = RECIPES[preset.recipe]
+        for name in datasets():
+            only = DATASETS[name].get("presets")
+            if preset.recipe in ("mae", "ssl") and only is not None and preset.stem not in only:
+                continue
+            configs[name][preset.stem] = build(name, method, preset)
+    return configs
+
 
 def generate() -> dict:
     """{relative path: yaml text} of every generated file."""
@@ -720,18 +750,17 @@ def generate() -> dict:
         "# generated by `python -m dev.zoo`; edit the tables there\n"
         + yaml.safe_dump(obj, sort_keys=False)
     )  # noqa: E731
+    presets = pretrain_presets()
     for name, spec in DATASETS.items():
-        for file_name in spec.get("families", [*MAE_FAMILY, *SSL_FAMILY]):
-            files[f"pretrain/{name}/{file_name}.yaml"] = dump(
-                pretrain_config(name, spec, file_name)
-            )
+        for file_name, cfg in presets[name].items():
+            files[f"pretrain/{name}/{file_name}.yaml"] = dump(cfg)
         for aug_name, aug in augmentations(name, spec).items():
             files[f"pretrain/{name}/augmentations/{aug_name}"] = dump(aug)
         files[f"pretrain/{name}/wandb/offline.yaml"] = dump(WANDB)
         probe = {**linear_config(name, spec), **spec.get("linear", {})}
         probe["data"].get("augmentations", {}).update(spec.get("linear_augmentation", {}))
         files[f"linear/{name}/linear.yaml"] = dump(probe)
-        if "colormae" in spec.get("families", MAE_FAMILY):
+        if "colormae" in presets[name]:
             big = name == "imagenet"
             files[f"linear/{name}/colormae-linear.yaml"] = dump(
                 mae_probe_config(
@@ -744,13 +773,9 @@ def generate() -> dict:
                     name, "vicmae-linear", "sgd", 90, 256, 8 if name == "imagenet" else 1
                 )
             )
-            for file_name in VICMAE_PRESETS:
-                files[f"pretrain/{name}/{file_name}.yaml"] = dump(vicmae_config(name, file_name))
             for aug_name, aug in vicmae_augmentations(name).items():
                 files[f"pretrain/{name}/augmentations/{aug_name}"] = dump(aug)
         if name in SMAE_DATASETS:
-            for file_name in SMAE_FAMILY:
-                files[f"pretrain/{name}/{file_name}.yaml"] = dump(smae_config(name, file_name))
             files[f"pretrain/{name}/augmentations/smae-none.yaml"] = dump(
                 [
                     {
