@@ -6,7 +6,7 @@ ViT-Tiny gets its 12 attention heads back, and evaluate `custom` datasets at the
 
 import argparse
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -192,7 +192,9 @@ def _write_linear_results(trainer, cfg, run) -> None:
 
 
 @torch.no_grad()
-def extract(loader: DataLoader, backbone: torch.nn.Module, device: torch.device):
+def extract(loader: Iterable, backbone: torch.nn.Module, device: torch.device):
+    """Features and labels of every (images, labels) batch of ``loader`` (a DataLoader or any
+    iterable of batches)."""
     backbone.eval()
     feats, labels = [], []
     for images, targets in loader:

@@ -167,7 +167,7 @@ EPOCH_KEYS = (
 
 DIGITS = DataSpec("digits", "digits", summary="all 1,437 train / 360 val images, 32 px")
 CPU_PER_CLASS = (100, 100)  # Fashion-MNIST train, val images per class of the CPU budget
-GPU_PER_CLASS = (300, 1000)  # the GPU budget: val 1,000 per class is the whole test set
+GPU_PER_CLASS = (200, 1000)  # the GPU budget: val 1,000 per class is the whole test set
 BUDGETS = {
     # From the costs measured on the 2-core machine (MEASURED), the study's 63 runs add up to about
     # 10,600 CPU-seconds with these epochs (the presets': digits 15, Fashion-MNIST 20), 2 runs at a
@@ -215,21 +215,25 @@ BUDGETS = {
                 "test set), 32 px".format(*GPU_PER_CLASS),
             ),
         },
-        # Sized from a MEASURED partial run (H200, 16 cores, 2026-11-29): these tiny ViTs wait for
-        # the data loaders. With 8 runs at a time and 2 workers each, a run got through ~800 images
-        # per second with one crop (MAE family) and ~430 with two (SimCLR, VICReg, ViC-MAE); each
-        # run also pays ~25 s of start-up and evaluation; the whole 60,000-image training set took
-        # 75-140 s per epoch and run, ~90 minutes for the study, and the SMAE critic 176 s. Scaled
-        # down to 3,000 Fashion-MNIST images x 10 epochs and digits x 15 epochs, the 63 runs add up
-        # to about 3,900 run-seconds: 8 waves of ~60 s, about 9 minutes with data and critic.
-        max_epochs={"digits": 15, "fashion-mnist": 10},
+        # Sized from MEASURED partial runs on one H200 with 16 cores. 2026-11-29: the first preset
+        # (60,000 images) was loader-bound, ~90 minutes. 2026-11-30, at 300 train / 1,000 val images
+        # per class x 10 epochs and digits x 15, 8 runs at a time: 32 of the 63 runs in 531 s.
+        # Pretraining took 48-78 s per digits run, 57-64 s per Fashion-MNIST MAE-family run and
+        # 114 s for SimCLR, of which ~20 s is start-up; the evaluation took 150-170 s per
+        # Fashion-MNIST run, each of 8 threads decoding the same 13,000 images under one interpreter
+        # lock; they are now decoded once per study (evaluation.split_tensors). Scaled from those
+        # rates to 200 per class x 8 epochs and digits x 10. A check of that size (seed 0 only,
+        # 2026-11-30) prepared data and critic in 55 s and ran the 8 digits runs in 54-107 s each
+        # (start-up of 8 processes at once dominates); its Fashion-MNIST wave was cut by the
+        # device-time limit. From those rates: ~4,300 run-seconds, about 10 minutes, not yet timed.
+        max_epochs={"digits": 10, "fashion-mnist": 8},
         overrides=("accelerator=gpu", "precision=16-mixed", "devices=[0]"),
         critic_epochs=20,
         jobs=8,
         threads=1,
         num_workers=2,
-        duration="about 9 minutes on one H200 with 16 CPU cores, sized from a measured partial "
-        "run of the earlier, larger preset (the full command at this size not yet timed whole)",
+        duration="about 10 minutes on one H200 with 16 CPU cores, estimated from measured "
+        "partial runs (the whole command at this size not yet timed)",
     ),
 }
 
