@@ -1,11 +1,16 @@
-"""Own helpers for the integration tests: zoo digits configs shrunk to a few CPU steps."""
+"""Own helpers for the integration tests: zoo digits configs shrunk to a few CPU steps, a tiny ViT for tests
+that need "a ViT" rather than the zoo's, and the one way the tests start a fresh Python."""
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 
 from solo_ext.cli import zoo_path
+from solo_ext.config.method_kwargs import MagmaSettings
+from solo_ext.config.specs import SPECS
 
 
 def _solo_learn_source():
@@ -20,9 +25,26 @@ def _solo_learn_source():
 
 SOLO_LEARN_SRC = _solo_learn_source()
 
+# A 2-block, 32-wide ViT (solo-ext's vit_lite reshaped through backbone.kwargs), at the zoo's patch and image
+# size. A training step costs a fraction of ViT-Tiny's 12 blocks of width 192.
+TINY_VIT = (
+    "backbone.name=vit_lite",
+    "++backbone.kwargs.depth=2",
+    "++backbone.kwargs.embed_dim=32",
+    "++backbone.kwargs.num_heads=2",
+)
+TINY_VIT_DEPTH = 2
+# the MAE family's decoder, shrunk alike
+TINY_DECODER = {"decoder_embed_dim": 32, "decoder_depth": 1, "decoder_num_heads": 2}
 
-def digits_config(method_file: str, digits_dir, tmp_path, *overrides, task="pretrain"):
-    """A zoo digits config shrunk to a couple of batches, writing into tmp_path."""
+
+def digits_config(
+    method_file: str, digits_dir, tmp_path, *overrides, task="pretrain", tiny_vit=False
+):
+    """A zoo digits config shrunk to a couple of batches, writing into tmp_path.
+
+    ``tiny_vit``: pretrain on TINY_VIT with a TINY_DECODER (MAE family), MAGMA's reference block inside its
+    depth (block 0). ``overrides`` come last and may change any of these."""
     base = [
         f"data.train_path={digits_dir}/train",
         f"data.val_path={digits_dir}/val",
@@ -35,5 +57,53 @@ def digits_config(method_file: str, digits_dir, tmp_path, *overrides, task="pret
     ]
     if task == "pretrain":
         base += ["optimizer.batch_size=16"]
-    with initialize_config_dir(config_dir=str(zoo_path() / task / "digits"), version_base="1.2"):
+    config_dir = str(zoo_path() / task / "digits")
+    if tiny_vit:
+        if task != "pretrain":
+            raise ValueError("tiny_vit: only a pretraining config builds its backbone")
+        with initialize_config_dir(config_dir=config_dir, version_base="1.2"):
+            method = compose(config_name=method_file, overrides=[*base, *overrides]).method
+        base += [*TINY_VIT, *tiny_method_overrides(method)]
+    with initialize_config_dir(config_dir=config_dir, version_base="1.2"):
         return compose(config_name=method_file, overrides=[*base, *overrides])
+
+
+def tiny_method_overrides(method: str) -> list:
+    """The method's overrides that go with TINY_VIT: a small MAE decoder, MAGMA's reference block 0."""
+    spec = SPECS.get(method)
+    out = []
+    if method == "mae" or (spec is not None and spec.host == "mae"):
+        out += [f"++method_kwargs.{key}={value}" for key, value in TINY_DECODER.items()]
+    if spec is not None and spec.section is MagmaSettings:
+        out.append("++method_kwargs.magma.reference_layers=[0]")
+    return out
+
+
+def zoo_args(config: str, task: str = "pretrain") -> list:
+    """``--config-path``/``--config-name`` of a zoo digits config, as a user passes them to a script."""
+    return ["--config-path", str(zoo_path() / task / "digits"), "--config-name", config]
+
+
+def run_python(*argv, cwd, timeout: float = 900, env: dict = None) -> subprocess.CompletedProcess:
+    """``python <argv>`` in ``cwd`` (this interpreter), text output captured, wandb off, killed after
+    ``timeout`` s (generous: a fresh Python imports solo-learn in tens of seconds on a loaded machine)."""
+    return subprocess.run(
+        [sys.executable, *map(str, argv)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "WANDB_MODE": "disabled", **(env or {})},
+        check=False,
+    )
+
+
+def solo_ext_command(*argv, cwd, **kwargs) -> subprocess.CompletedProcess:
+    """``solo-ext <argv>`` as a user types it (through ``python -m solo_ext.cli``)."""
+    return run_python("-m", "solo_ext.cli", *argv, cwd=cwd, **kwargs)
+
+
+def assert_succeeded(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    """Exit code 0, else the end of what the process said."""
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    return result
