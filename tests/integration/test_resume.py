@@ -186,6 +186,7 @@ def train(
         *critic_override,
         *case.overrides,
         *extra,
+        tiny_vit=True,
     )
     calibrations.clear()
     out.mkdir(parents=True, exist_ok=True)
@@ -301,7 +302,7 @@ def test_solo_learn_keeps_python_objects_in_its_checkpoint_state(digits_dir):
     from solo.methods import METHODS
 
     def built(method, config):
-        cfg = digits_config(config, digits_dir, Path("."))
+        cfg = digits_config(config, digits_dir, Path("."), tiny_vit=True)
         OmegaConf.set_struct(cfg, False)
         return METHODS[method](parse_cfg(cfg))
 
@@ -337,6 +338,7 @@ def test_checkpoint_loads_with_weights_only(method, digits_dir, critic, tmp_path
         "data.val_path=null",
         "knn_eval.enabled=false",
         *extra,
+        tiny_vit=True,
     )
     pretrain_launcher.pretrain(cfg)
     (ckpt,) = (tmp_path / "trained_models" / method).rglob("*.ckpt")
