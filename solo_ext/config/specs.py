@@ -1,10 +1,12 @@
 """What each solo-ext method is, declared once: its registry name, the paper, the solo-learn method it
-extends, the baseline it is compared with, its own ``method_kwargs`` section and its own defaults.
+extends, the baseline it is compared with, its own ``method_kwargs`` section and defaults, its class, the
+backbones it trains, its zoo presets and its throughput pairs.
 
-Every layer reads this table: the config checks (``METHOD_KWARGS``, derived here), the method classes
-(their defaults), the docs generator, the results tables (method order, MAE family) and the benchmark pairs.
-Adding a method: a section dataclass in ``method_kwargs.py`` if it has own keys, one ``MethodSpec`` below,
-its class in ``solo_ext/methods/`` (see docs/architecture.md).
+Every layer reads this table, when it is read: the config checks (``METHOD_KWARGS``, derived here; the
+backbone check), the method classes (their section, parsed once, and ``solo_ext.register()``), the docs
+generator, the results tables (method order, MAE family), the zoo generator (``dev/zoo.py``) and the
+benchmark (``benchmarks/throughput.py``). Adding a method: a section dataclass in ``method_kwargs.py`` if
+it has own keys, one ``MethodSpec`` below, its class in ``solo_ext/methods/`` (see docs/architecture.md).
 """
 
 from collections.abc import Mapping
@@ -88,9 +90,9 @@ class Benchmark:
 class MethodSpec:
     """One solo-ext method. ``defaults``: the method's own values of its section's keys (and, for the
     MAGMA family, of the top-level ``uniformity_weight``) where they differ from the section's.
-    ``backbones``: the ``backbone.name`` values it trains; ``presets``: its zoo presets;
-    ``baseline_preset``: the zoo preset of the baseline it is compared with; ``benchmarks``: its
-    throughput pairs."""
+    ``method_class``: its class in ``solo_ext/methods/``; ``backbones``: the ``backbone.name`` values it
+    trains; ``presets``: its zoo presets; ``baseline_preset``: the zoo preset of the baseline it is
+    compared with; ``benchmarks``: its throughput pairs."""
 
     name: str  # yaml `method:` and solo-learn registry name
     title: str  # as the papers' tables write it
@@ -99,6 +101,8 @@ class MethodSpec:
     baseline: str  # registry name of the method it is compared with at equal budget
     section: Optional[Type[Section]] = None
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    # "module:Class" of its solo-learn glue in solo_ext/methods/ (solo_ext.register() imports it)
+    method_class: str = ""
     backbones: Tuple[str, ...] = VITS
     presets: Tuple[Preset, ...] = ()
     baseline_preset: str = ""
@@ -164,6 +168,7 @@ SPECS: Dict[str, MethodSpec] = {
             "mae",
             MagmaSettings,
             {"weight": 1.0, "uniformity_weight": 0.0},
+            method_class="magma:MMAE",
             presets=(Preset("m-mae", "mae", {"magma": {}}),),
             baseline_preset="mae",
             benchmarks=(Benchmark("m_mae", "m-mae", "mae", 0.995, setup=MAGMA_START_AT_ONCE),),
@@ -176,6 +181,7 @@ SPECS: Dict[str, MethodSpec] = {
             "mae",
             MagmaSettings,
             {"weight": 0.0, "uniformity_weight": 0.01},
+            method_class="magma:UMAE",
             presets=(Preset("u-mae", "mae", {"uniformity_weight": 0.01}),),
             baseline_preset="mae",
         ),
@@ -187,6 +193,7 @@ SPECS: Dict[str, MethodSpec] = {
             "u_mae",
             MagmaSettings,
             {"weight": 1.0, "uniformity_weight": 0.01},
+            method_class="magma:MUMAE",
             presets=(Preset("mu-mae", "mae", {"uniformity_weight": 0.01, "magma": {}}),),
             baseline_preset="u-mae",
             benchmarks=(Benchmark("mu_mae", "mu-mae", "u-mae", 0.995, setup=MAGMA_START_AT_ONCE),),
@@ -198,6 +205,7 @@ SPECS: Dict[str, MethodSpec] = {
             "simclr",
             "simclr",
             MagmaSettings,
+            method_class="magma:MSimCLR",
             presets=(Preset("m-simclr", "ssl", {"magma": {}}),),
             baseline_preset="simclr",
             benchmarks=(
@@ -211,6 +219,7 @@ SPECS: Dict[str, MethodSpec] = {
             "vicreg",
             "vicreg",
             MagmaSettings,
+            method_class="magma:MVICReg",
             presets=(Preset("m-vicreg", "ssl", {"magma": {}}),),
             baseline_preset="vicreg",
             benchmarks=(
@@ -224,6 +233,7 @@ SPECS: Dict[str, MethodSpec] = {
             "mae",
             "mae",
             SMAESettings,
+            method_class="smae:SMAE",
             presets=(
                 # MAE at SMAE's settings (ViT-Lite, no augmentation): the baseline of its table
                 Preset("mae-lite", "smae", method="mae"),
@@ -247,6 +257,7 @@ SPECS: Dict[str, MethodSpec] = {
             "mae",
             "mae",
             ColorMAESettings,
+            method_class="colormae:ColorMAE",
             presets=(Preset("colormae", "mae", {"colormae": {"color": "green"}}),),
             baseline_preset="mae",
             benchmarks=(
@@ -267,6 +278,7 @@ SPECS: Dict[str, MethodSpec] = {
             "mae",
             "mae",
             ViCMAESettings,
+            method_class="vicmae:ViCMAE",
             presets=(
                 # the official code (NT-Xent, projector D-4096-4096-128, w_con 0.03 from epoch 0)
                 Preset("vicmae", "vicmae", {"vicmae": VICMAE_CODE}, variant="code"),

@@ -1,28 +1,33 @@
 """solo-learn glue: method classes and their registration into ``solo.methods.METHODS``.
 
-Importing this package needs solo-learn; ``solo_ext.register()`` checks for it first.
+Importing this package needs solo-learn; ``solo_ext.register()`` checks for it first. Which class a
+method name trains is its spec's ``method_class`` (solo_ext/config/specs.py): the specs are the one list.
 """
 
+from importlib import import_module
+
+from solo_ext.config import SPECS
 from solo_ext.methods.backbones import EXTRA_BACKBONES
 from solo_ext.methods.base import SoloExtMethod, accepts_large_crops
-from solo_ext.methods.colormae import ColorMAE
-from solo_ext.methods.magma import MMAE, MUMAE, UMAE, MSimCLR, MVICReg
-from solo_ext.methods.smae import SMAE
 from solo_ext.methods.vicmae import ViCMAE
 
 __all__ = ["SOLO_EXT_METHODS", "register_methods", "accepts_large_crops", "SoloExtMethod", "ViCMAE"]
 
-# yaml `method:` name -> class. Only implemented methods are listed.
-SOLO_EXT_METHODS = {
-    "m_mae": MMAE,
-    "u_mae": UMAE,
-    "mu_mae": MUMAE,
-    "m_simclr": MSimCLR,
-    "m_vicreg": MVICReg,
-    "colormae": ColorMAE,
-    "smae": SMAE,
-    "vicmae": ViCMAE,
-}
+
+def method_class(name: str) -> type:
+    """The class of method ``name``, as its spec names it ("module:Class" under solo_ext.methods)."""
+    path = SPECS[name].method_class
+    module, _, cls = path.partition(":")
+    if not module or not cls:
+        raise ValueError(
+            f"SPECS[{name!r}].method_class: {path!r} is not allowed; expected 'module:Class' of a "
+            "module in solo_ext/methods/"
+        )
+    return getattr(import_module(f"solo_ext.methods.{module}"), cls)
+
+
+# yaml `method:` name -> class
+SOLO_EXT_METHODS = {name: method_class(name) for name in SPECS}
 
 
 def register_methods() -> dict:

@@ -1,11 +1,26 @@
 """The method specs are the one source of what a method is: every layer that lists methods or defaults
 agrees with them."""
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import pytest
+import yaml
 
 from dev.config_docs import render
+from dev.zoo import DATASETS, generate
 from solo_ext.config import METHOD_KWARGS, SPECS, ConfigError, MagmaSettings, check_method_kwargs
-from solo_ext.config.specs import HOSTS, VITS, mae_family, method_order
+from solo_ext.config.fields import Section, setting
+from solo_ext.config.specs import (
+    HOSTS,
+    VITS,
+    Benchmark,
+    MethodSpec,
+    Preset,
+    benchmarks,
+    mae_family,
+    method_order,
+)
 from solo_ext.reporting.paper_tables import MAE_FAMILY
 from solo_ext.reporting.tables import _METHOD_ORDER
 
@@ -91,6 +106,98 @@ def test_every_spec_has_a_method_class():
 
     assert set(SOLO_EXT_METHODS) == set(SPECS)
     assert all(cls.KWARGS == name for name, cls in SOLO_EXT_METHODS.items())
+    assert all(
+        f"{cls.__module__}:{cls.__name__}".endswith(SPECS[name].method_class)
+        for name, cls in SOLO_EXT_METHODS.items()
+    )
+
+
+def test_every_preset_and_pair_of_a_spec_is_in_the_zoo():
+    """A spec's presets are generated, its baseline preset exists, and its throughput pairs name presets
+    of the zoo (``preset:method`` runs another method on a preset)."""
+    stems = {
+        path.split("/")[-1][: -len(".yaml")] for path in generate() if "augmentations" not in path
+    }
+    for spec in SPECS.values():
+        assert {p.stem for p in spec.presets} <= stems, spec.name
+        assert spec.baseline_preset in stems, spec.name
+        for pair in spec.benchmarks:
+            assert {pair.preset, pair.baseline.partition(":")[0]} <= stems, pair.key
+
+
+# ---- the design's test: a method added by its own section and one spec, nothing else edited
+
+
+@dataclass(frozen=True)
+class ToySettings(Section):
+    """``method_kwargs.toy`` of a method that exists only in this test."""
+
+    KEY: ClassVar[str] = "toy"
+
+    strength: float = setting("number", 0.5, low=0, doc="how much of the toy term")
+
+
+TOY = MethodSpec(
+    "toy_mae",
+    "Toy-MAE",
+    "https://example.org/toy",
+    "mae",
+    "mae",
+    ToySettings,
+    {"strength": 0.25},
+    method_class="toy:ToyMAE",
+    presets=(Preset("toy-mae", "mae", {"toy": {"strength": 0.75}}),),
+    baseline_preset="mae",
+    benchmarks=(Benchmark("toy_mae", "toy-mae", "mae", 0.9),),
+)
+
+
+@pytest.fixture
+def toy(monkeypatch):
+    """TOY registered in SPECS for one test (the registry is restored afterwards)."""
+    monkeypatch.setitem(SPECS, TOY.name, TOY)
+    return TOY
+
+
+def test_a_registered_spec_reaches_the_config_checks(toy):
+    kwargs = {**_required_host_keys("mae"), "toy": {"strength": 2.0}}
+    assert METHOD_KWARGS["toy_mae"].section == "toy"
+    assert check_method_kwargs("toy_mae", kwargs)["mask_ratio"] == 0.75
+    assert toy.parse_section(kwargs) == ToySettings(strength=2.0)
+    assert toy.parse_section(_required_host_keys("mae")) == ToySettings(strength=0.25)
+    with pytest.raises(ConfigError, match=r"^method_kwargs.toy.strength: -1 is not allowed"):
+        toy.parse_section({"toy": {"strength": -1}})
+    with pytest.raises(ConfigError, match=r"^method_kwargs: unknown key\(s\) \['tyo'\]"):
+        check_method_kwargs("toy_mae", {**kwargs, "tyo": {}})
+    with pytest.raises(ConfigError, match=r"^backbone.name: 'resnet18' is not allowed"):
+        toy.check_backbone("resnet18")
+
+
+def test_a_registered_spec_reaches_the_docs_and_the_tables(toy):
+    docs = render()
+    assert "| `toy_mae` | MAE |" in docs
+    row = next(line for line in docs.splitlines() if "`method_kwargs.toy.strength`" in line)
+    assert "`0.25`" in row and "how much of the toy term" in row
+    assert method_order()[-1] == "toy_mae" and "toy_mae" in mae_family()
+    assert benchmarks()["toy_mae"] == toy.benchmarks[0]
+
+
+def test_a_registered_spec_reaches_the_zoo(toy):
+    """Its preset is written for every dataset of its recipe, and differs from the baseline's preset of
+    the same dataset only by the method and its section."""
+    files = generate()
+    written = sorted(path.split("/")[1] for path in files if path.endswith("/toy-mae.yaml"))
+    assert written == sorted(
+        n for n, d in DATASETS.items() if "toy-mae" in d.get("presets", ["toy-mae"])
+    )
+    assert written  # every MAE dataset but ImageNet (ColorMAE's own)
+    for dataset in written:
+        variant = yaml.safe_load(files[f"pretrain/{dataset}/toy-mae.yaml"])
+        base = yaml.safe_load(files[f"pretrain/{dataset}/mae.yaml"])
+        assert variant.pop("method") == "toy_mae" and base.pop("method") == "mae"
+        assert variant["method_kwargs"].pop("toy") == {"strength": 0.75}
+        assert variant.pop("name") == f"toy-mae-{dataset}" and base.pop("name") == f"mae-{dataset}"
+        assert variant == base
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))
