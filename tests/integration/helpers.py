@@ -33,7 +33,7 @@ TINY_VIT = (
     "++backbone.kwargs.embed_dim=32",
     "++backbone.kwargs.num_heads=2",
 )
-TINY_VIT_DEPTH = 2
+TINY_VIT_DEPTH, TINY_VIT_WIDTH, TINY_VIT_HEADS = 2, 32, 2
 # the MAE family's decoder, shrunk alike
 TINY_DECODER = {"decoder_embed_dim": 32, "decoder_depth": 1, "decoder_num_heads": 2}
 

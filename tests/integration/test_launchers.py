@@ -8,10 +8,17 @@ import torch
 
 from solo_ext.cli import zoo_path
 from solo_ext.config import ConfigError
+from solo_ext.launch.checkpoints import build_backbone
 from solo_ext.launch.evaluate import knn_main, linear
 from solo_ext.launch.pretrain import pretrain
 from solo_ext.launch.results import read_results
-from tests.integration.helpers import SOLO_LEARN_SRC, digits_config
+from tests.integration.helpers import (
+    SOLO_LEARN_SRC,
+    TINY_VIT_DEPTH,
+    TINY_VIT_HEADS,
+    TINY_VIT_WIDTH,
+    digits_config,
+)
 
 
 def only_checkpoint(folder: Path) -> Path:
@@ -21,9 +28,12 @@ def only_checkpoint(folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def m_mae_run(digits_dir, tmp_path_factory):
-    """M-MAE trained for two steps through our launcher (single crop), with MAGMA active from epoch 0."""
+    """M-MAE on the tiny ViT trained for two steps through our launcher (single crop), with MAGMA active from
+    epoch 0."""
     out = tmp_path_factory.mktemp("m_mae_run")
-    cfg = digits_config("m-mae", digits_dir, out, "++method_kwargs.magma.start_epoch=0")
+    cfg = digits_config(
+        "m-mae", digits_dir, out, "++method_kwargs.magma.start_epoch=0", tiny_vit=True
+    )
     trainer = pretrain(cfg)
     return trainer, only_checkpoint(out / "trained_models" / "m_mae")
 
@@ -49,7 +59,8 @@ def test_single_crop_method_trains_and_logs(m_mae_run):
 def test_checkpoint_loads_with_weights_only(m_mae_run):
     _, ckpt = m_mae_run
     state = torch.load(ckpt, map_location="cpu", weights_only=True)
-    assert any(k.startswith("backbone.blocks.11") for k in state["state_dict"])
+    last = f"backbone.blocks.{TINY_VIT_DEPTH - 1}."
+    assert any(k.startswith(last) for k in state["state_dict"])
     args = json.loads((ckpt.parent / "args.json").read_text())
     assert args["method"] == "m_mae" and args["method_kwargs"]["magma"]["start_epoch"] == 0
 
@@ -66,7 +77,7 @@ def test_checkpoint_loads_with_weights_only(m_mae_run):
 def test_every_magma_method_trains_with_online_linear_and_knn(
     config, method, host_loss, digits_dir, tmp_path
 ):
-    trainer = pretrain(digits_config(config, digits_dir, tmp_path))
+    trainer = pretrain(digits_config(config, digits_dir, tmp_path, tiny_vit=True))
     metrics = trainer.callback_metrics
     for key in (host_loss, "train_magma_loss", "train_uniformity_loss", "val_acc1", "val_knn_acc1"):
         assert key in metrics, key
@@ -81,10 +92,15 @@ def test_linear_rebuilds_the_trained_backbone(m_mae_run, digits_dir, tmp_path):
     )
     trainer = linear(cfg)
     backbone = trainer.lightning_module.backbone
-    assert backbone.blocks[0].attn.num_heads == 12  # MAE ViT-Tiny, not solo-learn's 3-head default
+    # the shape args.json recorded (backbone.kwargs), not vit_lite's default 7 blocks x 4 heads
+    assert (len(backbone.blocks), backbone.embed_dim, backbone.blocks[0].attn.num_heads) == (
+        TINY_VIT_DEPTH,
+        TINY_VIT_WIDTH,
+        TINY_VIT_HEADS,
+    )
     trained = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
     assert torch.equal(
-        backbone.blocks[5].mlp.fc1.weight, trained["backbone.blocks.5.mlp.fc1.weight"]
+        backbone.blocks[1].mlp.fc1.weight, trained["backbone.blocks.1.mlp.fc1.weight"]
     )
     (results_file,) = (tmp_path / "trained_models" / "linear").rglob("results.json")
     record = read_results(results_file)
@@ -94,6 +110,15 @@ def test_linear_rebuilds_the_trained_backbone(m_mae_run, digits_dir, tmp_path):
         record["pretrained_checkpoint"] == str(ckpt)
         and record["settings"]["head_batchnorm"] is True
     )  # the digits preset's
+
+
+def test_evaluation_rebuilds_maes_vit_tiny_for_a_solo_ext_method():
+    """solo-learn hands its 12-head masking ViT-Tiny only to a method named "mae"; a checkpoint of any
+    solo-ext method on vit_tiny is evaluated with that ViT, not solo-learn's 3-head default."""
+    backbone, features = build_backbone(
+        "m_mae", "vit_tiny", {"patch_size": 8, "img_size": 32}, "custom"
+    )
+    assert (len(backbone.blocks), backbone.blocks[0].attn.num_heads, features) == (12, 12, 192)
 
 
 def test_linear_head_batchnorm_without_affine(m_mae_run, digits_dir, tmp_path):
@@ -112,7 +137,7 @@ def test_linear_head_batchnorm_without_affine(m_mae_run, digits_dir, tmp_path):
         isinstance(norm, torch.nn.BatchNorm1d) and not norm.affine and norm.num_batches_tracked > 0
     )
     assert (
-        head.in_features == 192 and norm.running_mean.abs().sum() > 0
+        head.in_features == TINY_VIT_WIDTH and norm.running_mean.abs().sum() > 0
     )  # statistics of the features it saw
     bad = digits_config(
         "linear",
