@@ -10,7 +10,7 @@ from typing import NamedTuple, Sequence, Tuple
 from solo_ext.config.method_kwargs import MagmaSettings
 from solo_ext.config.specs import SPECS, MethodSpec
 
-__all__ = ["RULES", "Rule"]
+__all__ = ["RULES", "Rule", "WARNING"]
 
 
 class Rule(NamedTuple):
@@ -178,4 +178,54 @@ RULES: Tuple[Rule, ...] = (
         "solo-ext linear",
     ),
     Rule("head_batchnorm", "solo-ext linear", "head_batchnorm", "true or false", "solo-ext linear"),
+    Rule(
+        "max_epochs_whole",
+        "all (launchers)",
+        "max_epochs",
+        "a whole number >= 1 (solo-learn's scheduler divides by it: 0 ended in a ZeroDivisionError)",
+        "solo-ext pretrain / linear, before anything is built",
+    ),
+    Rule(
+        "batch_size_whole",
+        "all (launchers)",
+        "optimizer.batch_size",
+        "a whole number >= 1",
+        "solo-ext pretrain / linear, before anything is built",
+    ),
+    Rule(
+        "batch_fits_train_set",
+        "all (launchers)",
+        "optimizer.batch_size",
+        "<= the training images per device: the loaders drop the last incomplete batch, so a "
+        "larger batch ran no step, wrote no checkpoint and exited 0",
+        "solo-ext pretrain / linear, once the training data is read",
+    ),
+    Rule(
+        "patch_divides_image",
+        "ViT backbones",
+        "backbone.kwargs.patch_size",
+        "divides backbone.kwargs.img_size and every augmentations[i].crop_size (solo-learn's bare "
+        "assert came at the first training step)",
+        "solo-ext pretrain / linear, before anything is built",
+    ),
+    Rule(
+        "val_class_folders",
+        "all (image folders)",
+        "data.val_path",
+        "the same class folders as data.train_path (ImageFolder numbers each folder's classes on "
+        "its own: a class missing from val shifted every label after it)",
+        "solo-ext pretrain / linear / knn, before anything is built",
+    ),
+    Rule(
+        "magma_window_opens",
+        "MAGMA family",
+        "method_kwargs.magma.start_epoch / duration",
+        "with weight > 0 the MAGMA window opens before max_epochs; otherwise a warning "
+        "(MagmaNeverOn) says the run trains without MAGMA. A warning, not an error: a short "
+        "smoke run of a preset keeps the paper's schedule on purpose",
+        "model construction (warning)",
+    ),
 )
+
+# rules that warn instead of refusing (their ``where`` ends with "(warning)")
+WARNING = "(warning)"

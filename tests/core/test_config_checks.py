@@ -22,6 +22,7 @@ from solo_ext.config import (
     check_method_kwargs,
     config_key,
 )
+from solo_ext.config.training import check_patch_size, check_training_keys
 
 HOST_VALID = {
     "MAE": {"decoder_embed_dim": 8, "decoder_depth": 1, "decoder_num_heads": 2},
@@ -268,6 +269,8 @@ SOLO_LEARN_RULES = (
     "devices_list",
     "linear_backbone",
     "head_batchnorm",
+    "batch_fits_train_set",
+    "magma_window_opens",
 )
 
 
@@ -283,6 +286,22 @@ def absent_clips(tmp_path):
     from solo_ext.data.frame_pairs import FramePairDataset
 
     FramePairDataset(tmp_path / "absent", [transforms.ToTensor()] * 2)
+
+
+def training_cfg(max_epochs=2, batch_size=8):
+    return OmegaConf.create({"max_epochs": max_epochs, "optimizer": {"batch_size": batch_size}})
+
+
+def val_lacks_a_class(tmp_path):
+    from solo_ext.launch.data import check_split_classes
+
+    for split, classes in (("train", "abc"), ("val", "ac")):
+        for name in classes:
+            (tmp_path / split / name).mkdir(parents=True)
+            (tmp_path / split / name / "0.png").write_bytes(b"")
+    check_split_classes(
+        "custom", "image_folder", tmp_path / "train", tmp_path / "val", "data.val_path"
+    )
 
 
 # rule id -> (the key its error must start with, the smallest violation)
@@ -328,6 +347,26 @@ PURE_VIOLATIONS = {
         ),
     ),
     "video_source": ("data.train_path", absent_clips),
+    "max_epochs_whole": (
+        "max_epochs",
+        lambda tmp: check_training_keys(training_cfg(max_epochs=0)),
+    ),
+    "batch_size_whole": (
+        "optimizer.batch_size",
+        lambda tmp: check_training_keys(training_cfg(batch_size=0)),
+    ),
+    "patch_divides_image": (
+        "backbone.kwargs.patch_size",
+        lambda tmp: check_patch_size(
+            OmegaConf.create(
+                {
+                    "backbone": {"name": "vit_tiny", "kwargs": {"patch_size": 5}},
+                    "augmentations": [{"crop_size": 32}],
+                }
+            )
+        ),
+    ),
+    "val_class_folders": ("data.val_path", val_lacks_a_class),
 }
 
 
