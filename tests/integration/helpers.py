@@ -44,7 +44,7 @@ def digits_config(
     """A zoo digits config shrunk to a couple of batches, writing into tmp_path.
 
     ``tiny_vit``: pretrain on TINY_VIT with a TINY_DECODER (MAE family), MAGMA's reference block inside its
-    depth (block 0). ``overrides`` come last and may change any of these."""
+    depth (block 0); an override of the test that names one of these keys wins."""
     base = [
         f"data.train_path={digits_dir}/train",
         f"data.val_path={digits_dir}/val",
@@ -58,12 +58,19 @@ def digits_config(
     if task == "pretrain":
         base += ["optimizer.batch_size=16"]
     config_dir = str(zoo_path() / task / "digits")
+    overrides = list(overrides)
     if tiny_vit:
         if task != "pretrain":
             raise ValueError("tiny_vit: only a pretraining config builds its backbone")
         with initialize_config_dir(config_dir=config_dir, version_base="1.2"):
             method = compose(config_name=method_file, overrides=[*base, *overrides]).method
-        base += [*TINY_VIT, *tiny_method_overrides(method)]
+        base += TINY_VIT
+        # after the test's own overrides (which may delete a whole section), unless they set the key
+        overrides += [
+            tiny
+            for tiny in tiny_method_overrides(method)
+            if not any(tiny.split("=")[0].lstrip("+") in given for given in overrides)
+        ]
     with initialize_config_dir(config_dir=config_dir, version_base="1.2"):
         return compose(config_name=method_file, overrides=[*base, *overrides])
 

@@ -12,7 +12,7 @@ from tests.integration.helpers import digits_config
 
 
 def model_for(digits_dir, tmp_path, *overrides):
-    cfg = digits_config("colormae", digits_dir, tmp_path, *overrides)
+    cfg = digits_config("colormae", digits_dir, tmp_path, *overrides, tiny_vit=True)
     OmegaConf.set_struct(cfg, False)
     return METHODS["colormae"](parse_cfg(cfg))
 
@@ -38,7 +38,7 @@ def test_training_masks_follow_the_pattern_bank(digits_dir, tmp_path):
 
 
 def test_trains_through_the_launcher_with_online_eval(digits_dir, tmp_path):
-    trainer = pretrain(digits_config("colormae", digits_dir, tmp_path))
+    trainer = pretrain(digits_config("colormae", digits_dir, tmp_path, tiny_vit=True))
     assert {"train_reconstruction_loss", "val_acc1", "val_knn_acc1"} <= set(
         trainer.callback_metrics
     )
@@ -87,4 +87,4 @@ def test_pattern_file_and_schedule(digits_dir, tmp_path):
 def test_bad_config_names_the_key(override, key, digits_dir, tmp_path):
     overrides = (override,) if isinstance(override, str) else override
     with pytest.raises(ConfigError, match=key):
-        build_model(digits_config("colormae", digits_dir, tmp_path, *overrides))
+        build_model(digits_config("colormae", digits_dir, tmp_path, *overrides, tiny_vit=True))

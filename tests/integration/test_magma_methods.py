@@ -33,8 +33,8 @@ def losses_on_the_same_batch(model, other):
 
 def test_m_mae_with_zero_weights_is_solo_learns_mae(digits_dir, tmp_path):
     overrides = ["++method_kwargs.magma.weight=0", "++method_kwargs.uniformity_weight=0"]
-    cfg_ours = parsed(digits_config("m-mae", digits_dir, tmp_path, *overrides))
-    cfg_mae = parsed(digits_config("mae", digits_dir, tmp_path))
+    cfg_ours = parsed(digits_config("m-mae", digits_dir, tmp_path, *overrides, tiny_vit=True))
+    cfg_mae = parsed(digits_config("mae", digits_dir, tmp_path, tiny_vit=True))
     torch.manual_seed(0)
     ours = METHODS["m_mae"](cfg_ours)
     torch.manual_seed(0)
@@ -46,11 +46,17 @@ def test_m_mae_with_zero_weights_is_solo_learns_mae(digits_dir, tmp_path):
 
 def test_m_mae_adds_the_weighted_regulariser(digits_dir, tmp_path):
     cfg = parsed(
-        digits_config("m-mae", digits_dir, tmp_path, "++method_kwargs.magma.start_epoch=0")
+        digits_config(
+            "m-mae", digits_dir, tmp_path, "++method_kwargs.magma.start_epoch=0", tiny_vit=True
+        )
     )
     model = METHODS["m_mae"](cfg)
     zero = METHODS["m_mae"](
-        parsed(digits_config("m-mae", digits_dir, tmp_path, "++method_kwargs.magma.weight=0"))
+        parsed(
+            digits_config(
+                "m-mae", digits_dir, tmp_path, "++method_kwargs.magma.weight=0", tiny_vit=True
+            )
+        )
     )
     with_reg, without = losses_on_the_same_batch(model, zero)
     assert with_reg > without
@@ -70,9 +76,9 @@ def test_u_mae_and_mu_mae_default_weights_reach_the_loss(
         "+method_kwargs.magma.start_epoch=0",
     ]
     model = METHODS[method_file.replace("-", "_")](
-        parsed(digits_config(method_file, digits_dir, tmp_path, *unset))
+        parsed(digits_config(method_file, digits_dir, tmp_path, *unset, tiny_vit=True))
     )
-    mae = METHODS["mae"](parsed(digits_config("mae", digits_dir, tmp_path)))
+    mae = METHODS["mae"](parsed(digits_config("mae", digits_dir, tmp_path, tiny_vit=True)))
     logged = {}
     model.log_dict = lambda values, **kwargs: logged.update(values)
     loss, host = losses_on_the_same_batch(model, mae)
@@ -86,11 +92,17 @@ def test_two_view_methods_regularise_first_crop(method_file, digits_dir, tmp_pat
     """The regulariser is added to the host loss, and its gradient reaches the first crop's pixels, not the
     second's."""
     cfg = parsed(
-        digits_config(method_file, digits_dir, tmp_path, "++method_kwargs.magma.start_epoch=0")
+        digits_config(
+            method_file, digits_dir, tmp_path, "++method_kwargs.magma.start_epoch=0", tiny_vit=True
+        )
     )
     model = METHODS[cfg.method](cfg)
     without = METHODS[cfg.method](
-        parsed(digits_config(method_file, digits_dir, tmp_path, "++method_kwargs.magma.weight=0"))
+        parsed(
+            digits_config(
+                method_file, digits_dir, tmp_path, "++method_kwargs.magma.weight=0", tiny_vit=True
+            )
+        )
     )
     without.load_state_dict(model.state_dict())
     regularisers = []
@@ -132,7 +144,7 @@ def test_two_view_methods_regularise_first_crop(method_file, digits_dir, tmp_pat
 )
 def test_bad_config_names_the_key(method_file, override, key, digits_dir, tmp_path):
     with pytest.raises(ConfigError, match=key):
-        build_model(digits_config(method_file, digits_dir, tmp_path, override))
+        build_model(digits_config(method_file, digits_dir, tmp_path, override, tiny_vit=True))
 
 
 def test_external_mask_scores_run_through_the_mae_vit(digits_dir, tmp_path):
@@ -143,10 +155,10 @@ def test_external_mask_scores_run_through_the_mae_vit(digits_dir, tmp_path):
         def mask_scores(self, X):
             return -torch.rand(X.size(0), self.backbone.patch_embed.num_patches)
 
-    cfg = parsed(digits_config("mae", digits_dir, tmp_path))
+    cfg = parsed(digits_config("mae", digits_dir, tmp_path, tiny_vit=True))
     torch.manual_seed(0)
     external = NoiseScores(cfg)
-    host = METHODS["mae"](parsed(digits_config("mae", digits_dir, tmp_path)))
+    host = METHODS["mae"](parsed(digits_config("mae", digits_dir, tmp_path, tiny_vit=True)))
     host.load_state_dict(external.state_dict(), strict=False)
     images = fake_batch()[1][0]
     torch.manual_seed(3)

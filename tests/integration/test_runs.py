@@ -45,12 +45,12 @@ def test_same_checkpoint_dir_from_two_working_directories_gives_two_runs(
     """The run id used to be lightning_logs/version_N of the working directory: both runs wrote <dir>/mae/0/."""
     first = pretrain_in(
         tmp_path / "a",
-        digits_config("mae", digits_dir, tmp_path, *SHORT, "name=first"),
+        digits_config("mae", digits_dir, tmp_path, *SHORT, "name=first", tiny_vit=True),
         monkeypatch,
     )
     second = pretrain_in(
         tmp_path / "b",
-        digits_config("mae", digits_dir, tmp_path, *SHORT, "name=second"),
+        digits_config("mae", digits_dir, tmp_path, *SHORT, "name=second", tiny_vit=True),
         monkeypatch,
     )
     folders = run_folders(tmp_path)
@@ -165,7 +165,7 @@ def two_epoch_run(digits_dir, tmp_path_factory):
     """MAE scheduled for three one-step epochs, killed as the third starts: checkpoints of epochs 0 and 1 kept."""
     out = tmp_path_factory.mktemp("two_epochs")
     cfg = digits_config(
-        "mae", digits_dir, out, *SHORT, "max_epochs=3", "++checkpoint.keep_prev=true"
+        "mae", digits_dir, out, *SHORT, "max_epochs=3", "++checkpoint.keep_prev=true", tiny_vit=True
     )
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(out)
@@ -191,7 +191,13 @@ def test_auto_resume_skips_a_truncated_checkpoint_with_a_warning(
     cfg, _ = (
         pretrain_launcher.build_model(  # the settings as parsed (lr scaled) are what args.json holds
             digits_config(
-                "mae", digits_dir, tmp_path, *SHORT, "max_epochs=3", "auto_resume.enabled=true"
+                "mae",
+                digits_dir,
+                tmp_path,
+                *SHORT,
+                "max_epochs=3",
+                "auto_resume.enabled=true",
+                tiny_vit=True,
             )
         )
     )
@@ -210,6 +216,7 @@ def test_auto_resume_continues_in_the_run_folder(two_epoch_run, digits_dir, tmp_
         "max_epochs=3",
         "++checkpoint.keep_prev=true",
         "auto_resume.enabled=true",
+        tiny_vit=True,
     )
     trainer = pretrain_in(tmp_path, cfg, monkeypatch)
     assert trainer.current_epoch == 3 and trainer.global_step == 3  # one more step, not three
@@ -229,7 +236,9 @@ def test_resume_from_a_truncated_checkpoint_is_one_clear_error(two_epoch_run, di
     _, folder = two_epoch_run
     broken = tmp_path / "broken.ckpt"
     broken.write_bytes(sorted(folder.glob("*.ckpt"))[0].read_bytes()[:1000])
-    cfg = digits_config("mae", digits_dir, tmp_path, *SHORT, f"+resume_from_checkpoint='{broken}'")
+    cfg = digits_config(
+        "mae", digits_dir, tmp_path, *SHORT, f"+resume_from_checkpoint='{broken}'", tiny_vit=True
+    )
     with pytest.raises(ConfigError, match=r"resume_from_checkpoint: .*broken.ckpt' does not load"):
         pretrain_launcher.pretrain(cfg)
 

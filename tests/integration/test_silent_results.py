@@ -19,7 +19,11 @@ MISSING_0 = r"missing in val: \['0'\]"
 @pytest.fixture(scope="module")
 def checkpoint(digits_dir, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("silent_run")
-    pretrain(digits_config("m-mae", digits_dir, out, "++method_kwargs.magma.start_epoch=0"))
+    pretrain(
+        digits_config(
+            "m-mae", digits_dir, out, "++method_kwargs.magma.start_epoch=0", tiny_vit=True
+        )
+    )
     return next((out / "trained_models").rglob("*.ckpt"))
 
 
@@ -49,6 +53,7 @@ def test_pretrain_refuses_a_val_folder_with_other_classes_before_training(
         tmp_path,
         f"data.val_path={val_without_0}",
         "++method_kwargs.magma.start_epoch=0",
+        tiny_vit=True,
     )
     with pytest.raises(ConfigError) as err:
         pretrain(cfg)
@@ -114,6 +119,7 @@ def test_pretrain_refuses_a_batch_larger_than_the_training_set(
         f"optimizer.batch_size={batch}",
         f"devices={devices}",
         "++method_kwargs.magma.start_epoch=0",
+        tiny_vit=True,
     )
     with pytest.raises(
         ConfigError,
@@ -136,6 +142,7 @@ def test_pretrain_accepts_a_batch_that_fills_one_step_per_device(digits_dir, tmp
             "optimizer.batch_size=719",
             "devices=[0,1]",
             "++method_kwargs.magma.start_epoch=0",
+            tiny_vit=True,
         )
     )
     train_loader, _ = _train_data(cfg, None)

@@ -8,7 +8,7 @@ from solo_ext.config import ConfigError
 from solo_ext.launch.evaluate import linear
 from solo_ext.launch.pretrain import build_model, pretrain
 from solo_ext.losses import build_critic, save_critic
-from tests.integration.helpers import digits_config
+from tests.integration.helpers import TINY_VIT_DEPTH, TINY_VIT_HEADS, TINY_VIT_WIDTH, digits_config
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,12 @@ def critic(tmp_path_factory):
 
 def smae_config(name, digits_dir, tmp_path, critic, *overrides):
     return digits_config(
-        name, digits_dir, tmp_path, f"++method_kwargs.smae.critic={critic}", *overrides
+        name,
+        digits_dir,
+        tmp_path,
+        f"++method_kwargs.smae.critic={critic}",
+        *overrides,
+        tiny_vit=True,
     )
 
 
@@ -112,11 +117,12 @@ def test_vit_lite_checkpoint_is_rebuilt_for_evaluation(critic, digits_dir, tmp_p
         "smae-linear", digits_dir, tmp_path, f"pretrained_feature_extractor='{ckpt}'", task="linear"
     )
     backbone = linear(cfg).lightning_module.backbone
-    assert (
-        len(backbone.blocks) == 7
-        and backbone.embed_dim == 256
-        and backbone.blocks[0].attn.num_heads == 4
-    )
+    shape = len(backbone.blocks), backbone.embed_dim, backbone.blocks[0].attn.num_heads
+    assert shape == (
+        TINY_VIT_DEPTH,
+        TINY_VIT_WIDTH,
+        TINY_VIT_HEADS,
+    )  # vit_lite with the recorded kwargs
 
 
 @pytest.mark.parametrize(
@@ -135,7 +141,12 @@ def test_bad_config_names_the_key(override, key, critic, digits_dir, tmp_path):
 
 def test_alpha_zero_needs_no_critic(digits_dir, tmp_path):
     cfg = digits_config(
-        "smae", digits_dir, tmp_path, "++method_kwargs.smae.alpha=0", "~method_kwargs.smae.critic"
+        "smae",
+        digits_dir,
+        tmp_path,
+        "++method_kwargs.smae.alpha=0",
+        "~method_kwargs.smae.critic",
+        tiny_vit=True,
     )
     _, model = build_model(cfg)
     assert model.perceptual is None

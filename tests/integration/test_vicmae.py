@@ -16,18 +16,18 @@ from solo_ext.config import ConfigError
 from solo_ext.launch.pretrain import build_model, pretrain
 from solo_ext.losses.contrastive import MAX_LOGIT_SCALE
 from solo_ext.methods import ViCMAE
-from tests.integration.helpers import SOLO_LEARN_SRC, digits_config
+from tests.integration.helpers import SOLO_LEARN_SRC, TINY_VIT_WIDTH, digits_config
 
 
 def model_for(name, digits_dir, tmp_path, *overrides):
-    cfg = digits_config(name, digits_dir, tmp_path, *overrides)
+    cfg = digits_config(name, digits_dir, tmp_path, *overrides, tiny_vit=True)
     OmegaConf.set_struct(cfg, False)
     return METHODS["vicmae"](parse_cfg(cfg))
 
 
 @pytest.mark.parametrize("preset,contrastive_on", [("vicmae", True), ("vicmae-paper", False)])
 def test_trains_both_presets_through_the_launcher(preset, contrastive_on, digits_dir, tmp_path):
-    trainer = pretrain(digits_config(preset, digits_dir, tmp_path))
+    trainer = pretrain(digits_config(preset, digits_dir, tmp_path, tiny_vit=True))
     metrics = trainer.callback_metrics
     for key in (
         "train_reconstruction_loss",
@@ -46,7 +46,7 @@ def test_loss_composition_and_schedule(digits_dir, tmp_path):
     model = model_for("vicmae-paper", digits_dir, tmp_path)
     assert model.con_schedule(4) == 0.0 and model.con_schedule(5) == 0.025
     assert (
-        len(model.projector) == 7 and model.projector[-1].out_features == 2 * 192
+        len(model.projector) == 7 and model.projector[-1].out_features == 2 * TINY_VIT_WIDTH
     )  # D-2D-2D-2D: 3 linear, 2 x (BN, ReLU)
     images = [torch.randn(4, 3, 32, 32), torch.randn(4, 3, 32, 32)]
     batch = [torch.tensor([3, 3, 8, 9]), images, torch.zeros(4, dtype=torch.long)]
@@ -94,7 +94,7 @@ def test_two_views_masked_independently(digits_dir, tmp_path):
     first, second = model(image), model(image)
     assert first["mask"].sum(1).tolist() == [8.0, 8.0]  # 16 patches, ratio 0.5
     assert not torch.equal(first["mask"], second["mask"])
-    assert first["tokens"].shape == (2, 1 + 8, 192)
+    assert first["tokens"].shape == (2, 1 + 8, TINY_VIT_WIDTH)
 
 
 @pytest.mark.parametrize(
@@ -112,7 +112,7 @@ def test_two_views_masked_independently(digits_dir, tmp_path):
 )
 def test_bad_config_names_the_key(override, key, digits_dir, tmp_path):
     with pytest.raises(ConfigError, match=key):
-        build_model(digits_config("vicmae", digits_dir, tmp_path, override))
+        build_model(digits_config("vicmae", digits_dir, tmp_path, override, tiny_vit=True))
 
 
 def test_clip_temperature_at_the_bound_learns_and_below_it_is_refused(digits_dir, tmp_path):
@@ -140,6 +140,7 @@ def test_clip_temperature_at_the_bound_learns_and_below_it_is_refused(digits_dir
                     clip[0],
                     "method_kwargs.vicmae.temperature=0.005",
                     f"++method_kwargs.vicmae.learnable_temperature={learnable}",
+                    tiny_vit=True,
                 )
             )
 
@@ -163,6 +164,7 @@ def test_video_frame_pairs_through_the_launcher(tmp_path):
         f"data.train_path={tmp_path}/clips",
         f"data.val_path={tmp_path}/clips",
         "optimizer.batch_size=4",
+        tiny_vit=True,
     )
     trainer = pretrain(cfg)
     assert (
@@ -243,7 +245,7 @@ def test_two_process_positives_equal_the_concatenated_batch(preset, digits_dir, 
     and each rank's inputs get WORLD x their slice of its gradient (restored by DDP's averaging)."""
     import torch.multiprocessing as mp
 
-    cfg = digits_config(preset, digits_dir, tmp_path)
+    cfg = digits_config(preset, digits_dir, tmp_path, tiny_vit=True)
     OmegaConf.set_struct(cfg, False)
     cfg = parse_cfg(cfg)
     mp.spawn(
