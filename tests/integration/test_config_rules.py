@@ -175,7 +175,7 @@ def test_rule_smae_critic_file_at_model_construction(digits_dir, tmp_path):
 @pytest.fixture(scope="module")
 def m_mae_checkpoint(digits_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("rules_run")
-    pretrain(digits_config("m-mae", digits_dir, out))
+    pretrain(digits_config("m-mae", digits_dir, out, tiny_vit=True))
     return next((out / "trained_models").rglob("*.ckpt"))
 
 
@@ -190,7 +190,7 @@ def test_rule_linear_backbone(m_mae_checkpoint, digits_dir, tmp_path):
     )
     with pytest.raises(
         ConfigError,
-        match=r"backbone.name: 'vit_small' differs from the backbone the checkpoint was trained with \('vit_tiny'\)",
+        match=r"backbone.name: 'vit_small' differs from the backbone the checkpoint was trained with \('vit_lite'\)",
     ):
         linear(cfg)
 
