@@ -10,6 +10,15 @@ DATASETS="imagenet"; ABLATIONS="mask_ratio patterns"
 usage_text() { sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; shared_usage; }
 handle_flag() { case "$1" in --ablations) ABLATIONS="$2" ;; *) return 1 ;; esac; }
 parse_reproduce_args "$@"
+for ablation in $ABLATIONS; do
+  case "$ablation" in
+    mask_ratio|patterns|colors) ;;
+    *) echo "--ablations: '$ablation' is unknown; allowed: mask_ratio patterns colors" >&2; exit 2 ;;
+  esac
+done
+for dataset in $DATASETS; do
+  for ablation in $ABLATIONS; do check_experiments "$dataset" "colormae-${ablation//_/-}"; done
+done
 
 for dataset in $DATASETS; do
   prepare_dataset "$dataset"

@@ -25,6 +25,13 @@ done
 if [[ ! -d "$ZOO/pretrain/$ABLATION_DATASET" ]]; then
   echo "--ablation-dataset: no zoo configs for '$ABLATION_DATASET'; allowed: $(ls "$ZOO/pretrain" | tr '\n' ' ')" >&2; exit 2
 fi
+# the flags and overrides fit every sweep before any data preparation
+for table in $TABLES; do
+  case "$table" in
+    1) for dataset in $DATASETS; do check_experiments "$dataset" magma-table1; done ;;
+    *) check_experiments "$ABLATION_DATASET" "magma-table$table" ;;
+  esac
+done
 
 for dataset in $DATASETS; do
   case "$dataset" in
@@ -40,15 +47,7 @@ for table in $TABLES; do
   case "$table" in
     1) for dataset in $DATASETS; do sweep magma_table1.sh "$dataset"; done ;;
     4) sweep magma_table4.sh "$ABLATION_DATASET" ;;
-    5) DATASET="$ABLATION_DATASET"
-       for SEED in $SEEDS; do  # ViT-B is Table 1's ImageNet-100 column; add ViT-S and ViT-L
-         for backbone in vit_small vit_large; do
-           for method in mae m-mae u-mae mu-mae; do
-             pretrain_and_evaluate "$method" "$OUT/$DATASET/$method-$backbone/seed$SEED" \
-               "name=$method-$DATASET-$backbone-seed$SEED" "backbone.name=$backbone"
-           done
-         done
-       done ;;
+    5) experiment "$ABLATION_DATASET" magma-table5 ;;  # ViT-B is Table 1's ImageNet-100 column
   esac
   paper_table "magma-table$table"
 done

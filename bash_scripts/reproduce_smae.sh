@@ -9,29 +9,26 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 TIN_SRC=""; CUB_SRC=""; CRITIC_ARGS=()
-MASK_RATIOS="0.5 0.6 0.65 0.7 0.8 0.85 0.9"  # 0.75 is the mae-lite run of the sweep
-# the run folders smae_sweep.sh writes below OUT/tiny-imagenet/
-SWEEP_RUNS="mae-lite smae-a0-random smae-a0-block smae-a0.5-random smae-a0.5-block smae-a1-random smae-a1-block"
+MASK_RATIOS=()  # default: the paper's ratios but 0.75, the mae-lite run of the sweep
 usage_text() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; shared_usage; }
 handle_flag() {
   case "$1" in
     --tiny-imagenet-src) TIN_SRC="$2" ;;
     --cub-src) CUB_SRC="$2" ;;
-    --mask-ratios) MASK_RATIOS="$2" ;;
+    --mask-ratios) MASK_RATIOS=(--mask-ratios "$2") ;;
     --critic-args) read -ra CRITIC_ARGS <<<"$2" ;;
     --datasets) echo "--datasets: reproduce_smae.sh runs Tiny-ImageNet (and CUB-200 with --cub-src) only" >&2; exit 2 ;;
     *) return 1 ;;
   esac
 }
 parse_reproduce_args "$@"
-DATASET=tiny-imagenet
 CRITIC=./critics/tiny-imagenet-squeezenet1_1.pt  # the path the zoo's SMAE configs name
-finetune_cub() { [[ -n "$CUB_SRC" || -d datasets/cub200-64 ]]; }
-
+# fine-tuning on Tiny-ImageNet, and on CUB-200 with --cub-src or ./datasets/cub200-64
+FINETUNE_ON=tiny-imagenet
+if [[ -n "$CUB_SRC" || -d datasets/cub200-64 ]]; then FINETUNE_ON+=" cub200"; fi
+FINETUNE=(--finetune-on "$FINETUNE_ON")
 # the evaluation overrides must fit every probe config before hours of pretraining
-eval_data tiny-imagenet smae-finetune
-eval_data tiny-imagenet smae-linear
-if finetune_cub; then eval_data cub200 smae-finetune; fi
+check_experiments tiny-imagenet smae smae-finetune smae-mask-ratio "${FINETUNE[@]}" "${MASK_RATIOS[@]}"
 
 if [[ -n "$TIN_SRC" ]]; then prepare_once datasets/tiny-imagenet solo-ext data tiny-imagenet --src "$TIN_SRC" --out datasets/tiny-imagenet
 else require_folder datasets/tiny-imagenet "pass --tiny-imagenet-src <extracted tiny-imagenet-200>"; fi
@@ -42,19 +39,7 @@ else run solo-ext critic train --data datasets/tiny-imagenet --out "$CRITIC" --s
 
 # pretraining + SMAE's linear probe + kNN for MAE-Lite and alpha in {0, 0.5, 1} x random/block masking
 sweep smae_sweep.sh tiny-imagenet
-# the paper's main protocol: fine-tuning, on Tiny-ImageNet and (with --cub-src or ./datasets/cub200-64) CUB-200
-for SEED in $SEEDS; do
-  for run in $SWEEP_RUNS; do
-    selected "$run" || continue
-    run_dir="$OUT/tiny-imagenet/$run/seed$SEED"
-    ckpt_dir=$(newest_checkpoint_dir "$run_dir/pretrain")
-    evaluate tiny-imagenet smae-finetune "$ckpt_dir" "$run_dir/finetune"
-    if finetune_cub; then evaluate cub200 smae-finetune "$ckpt_dir" "$run_dir/finetune-cub200"; fi
-  done
-  for ratio in $MASK_RATIOS; do  # MAE mask-ratio sweep, linear probe
-    LINEAR_CONFIG=smae-linear pretrain_and_evaluate mae-lite "$OUT/tiny-imagenet/mae-lite-mask$ratio/seed$SEED" \
-      "name=mae-lite-tiny-imagenet-mask$ratio-seed$SEED" "method_kwargs.mask_ratio=$ratio"
-  done
-done
+# per seed: the paper's main protocol, fine-tuning of those runs; then the MAE mask-ratio sweep (linear probe)
+experiment tiny-imagenet smae-finetune smae-mask-ratio "${FINETUNE[@]}" "${MASK_RATIOS[@]}"
 paper_table smae-finetune
 paper_table smae-mask-ratio

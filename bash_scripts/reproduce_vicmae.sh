@@ -7,18 +7,14 @@
 # digits is written to ./data/digits.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-DATASETS="imagenet"; PRESETS="vicmae vicmae-paper"
+DATASETS="imagenet"; PRESETS=()  # default: the table's, vicmae and vicmae-paper
 usage_text() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; shared_usage; }
-handle_flag() { case "$1" in --presets) PRESETS="$2" ;; *) return 1 ;; esac; }
+handle_flag() { case "$1" in --presets) PRESETS=(--presets "$2") ;; *) return 1 ;; esac; }
 parse_reproduce_args "$@"
-LINEAR_CONFIG=vicmae-linear
+for dataset in $DATASETS; do check_experiments "$dataset" vicmae-linear "${PRESETS[@]}"; done
 
-for DATASET in $DATASETS; do
-  prepare_dataset "$DATASET"
-  for SEED in $SEEDS; do
-    for preset in $PRESETS; do
-      pretrain_and_evaluate "$preset" "$OUT/$DATASET/$preset/seed$SEED" "name=$preset-$DATASET-seed$SEED"
-    done
-  done
+for dataset in $DATASETS; do
+  prepare_dataset "$dataset"
+  experiment "$dataset" vicmae-linear "${PRESETS[@]}"
 done
 paper_table vicmae-linear

@@ -12,6 +12,7 @@ solo-ext colormae patterns --color green --num 3072 --size 256 --seed 0 --out FI
 solo-ext colormae preview --patterns FILE.npz --grid 14 --mask_ratio 0.75 --out masks.png
 solo-ext critic train --data DIR --out critic.pt [--size 64 --mean ... --std ... --epochs 200]
 solo-ext table RUN_DIR [RUN_DIR ...] [--paper magma-table1] [--out PREFIX] [--overwrite]
+solo-ext sweep magma-table1 --dataset cifar100 [--gpus 0] [--seeds "5 6 7"] [--out DIR] [--dry-run] [-- overrides]
 solo-ext analyze CKPT --data DIR --out OUT [--classes 10] [--images 8] [--figures ...]   # PNG figures
 solo-ext fidelity --out DIR [--preset cpu|gpu] [--seeds 0 1 2] [--dry-run] [--report-only] [--sweep]   # paired study
 """
@@ -303,6 +304,7 @@ def main(argv=None) -> None:
         "colormae",
         "critic",
         "table",
+        "sweep",
         "analyze",
         "fidelity",
     ]
@@ -323,6 +325,10 @@ def main(argv=None) -> None:
             sys.exit(fidelity_main(rest))
         except (ValueError, FileNotFoundError) as err:
             sys.exit(f"solo-ext fidelity: {err}")
+    if command == "sweep":
+        from solo_ext.reporting.sweep import main as sweep_main
+
+        sys.exit(sweep_main(rest))
     if command == "table":
         from solo_ext.reporting.tables import main as table_main
 

@@ -6,10 +6,13 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
+
+from solo_ext.reporting.sweep import main as sweep_main
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "bash_scripts"
 pytestmark = pytest.mark.skipif(
@@ -311,8 +314,9 @@ def test_a_stage_that_exits_0_without_its_output_is_not_finished(tmp_path):
     """A solo-ext that exits 0 and writes nothing (as Lightning does on a data set without one full batch)."""
     fake = tmp_path / "bin" / "solo-ext"
     fake.parent.mkdir()
-    fake.write_text(
-        f"#!/usr/bin/env bash\n[[ $1 == zoo ]] && echo {SCRIPTS.parent / 'zoo_configs'}\nexit 0\n"
+    fake.write_text(  # the sweep itself is the real one; the commands it runs are the fake
+        f"#!/usr/bin/env bash\n[[ $1 == zoo ]] && echo {SCRIPTS.parent / 'zoo_configs'}\n"
+        f'[[ $1 == sweep ]] && exec {sys.executable} -m solo_ext.cli "$@"\nexit 0\n'
     )
     fake.chmod(0o755)
     env = {**os.environ, "PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}"}
@@ -379,3 +383,21 @@ def test_bad_launcher_stops_with_a_message(tmp_path, launcher, message):
         "magma_table1.sh", "--dry-run", "--dataset", "digits", "--launcher", launcher, cwd=tmp_path
     )
     assert result.returncode == 2 and message in result.stderr
+
+
+@pytest.mark.parametrize(
+    "name,args,experiment",
+    [
+        ("magma_table1.sh", [], "magma-table1"),
+        ("magma_table4.sh", [], "magma-table4"),
+        ("smae_sweep.sh", [], "smae"),
+        ("colormae_ablations.sh", ["--ablation", "mask_ratio"], "colormae-mask-ratio"),
+    ],
+)
+def test_each_sweep_script_lists_its_experiment(tmp_path, capsys, name, args, experiment):
+    """The per-table scripts are `solo-ext sweep EXPERIMENT` with their flags, nothing of their own."""
+    flags = ["--dataset", "digits", "--seeds", "5 6", "--gpus", "0,1", "--dry-run"]
+    result = script(name, *args, *flags, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sweep_main([experiment, *flags]) == 0
+    assert result.stdout == capsys.readouterr().out and result.stdout.count("solo-ext pretrain") > 8
