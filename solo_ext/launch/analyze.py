@@ -31,7 +31,8 @@ from torchvision.datasets import ImageFolder
 
 from solo_ext import analysis
 from solo_ext.backbones import encode_visible
-from solo_ext.config import ConfigError
+from solo_ext.config import SPECS, ConfigError
+from solo_ext.config.specs import VITS
 from solo_ext.launch.checkpoints import TrainedRun, find_trained_run, load_state_dict
 from solo_ext.launch.data import check_class_folders, eval_transform
 from solo_ext.masking import mask_from_scores
@@ -118,11 +119,8 @@ def _check_arguments(args) -> None:
 
 
 def _vit_names(method: Optional[str]) -> List[str]:
-    from solo.methods import METHODS
-    from solo.methods.base import BaseMethod
-
-    table = METHODS[method]._BACKBONES if method in METHODS else BaseMethod._BACKBONES
-    return sorted(name for name in table if name.startswith("vit"))
+    """The ViTs a run of ``method`` may have: its spec's backbones, every ViT for a solo-learn method."""
+    return sorted(SPECS[method].backbones if method in SPECS else VITS)
 
 
 def _trained_run(path: str) -> TrainedRun:
