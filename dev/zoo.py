@@ -3,8 +3,10 @@
     python -m dev.zoo --out zoo_configs      # rewrites the generated yaml files
 
 Which presets exist, and what each adds to its recipe's method_kwargs, is declared by the methods' specs
-(``MethodSpec.presets`` in solo_ext/config/specs.py; the hosts' own presets are ``HOST_PRESETS``). This
-module holds the recipes: the training settings per dataset that every preset of a recipe shares. The
+(``MethodSpec.presets`` in solo_ext/config/specs.py; the hosts' own presets are ``HOST_PRESETS``), and so
+are a method's own evaluation protocols (``MethodSpec.probes``: linear probes, fine-tuning, transfer).
+This module holds the recipes: the training settings per dataset that every preset of a recipe shares,
+and how its models are evaluated on each dataset (``RECIPES``), besides every dataset's linear probe. The
 yaml files only override the methods' defaults (solo_ext.config / solo-learn); every pair of a baseline
 and its variant shares all settings but what the variant's paper adds. A test checks that the committed
 zoo equals this module's output.
@@ -14,11 +16,11 @@ import argparse
 import copy
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import yaml
 
-from solo_ext.config.specs import HOSTS, SPECS, Preset
+from solo_ext.config.specs import HOSTS, SPECS, Preset, Probe
 
 HYDRA_HEADER = {
     "defaults": None,  # filled per file
@@ -499,77 +501,6 @@ def smae_config(name: str, method: str, preset: Preset) -> dict:
     return _in_solo_learn_order(cfg)
 
 
-def smae_eval_config(name: str, finetune: bool) -> dict:
-    """Paper Table 6: linear probe Adam lr 1e-3, 50 epochs, 2 warm-up; fine-tune AdamW lr 1e-3, wd 0.05, 100
-    epochs, 5 warm-up (RandAugment of the paper is not applied: solo-learn's auto_augment is 224-px only)."""
-    spec, smae = DATASETS[name], SMAE_DATASETS[name]
-    cfg = linear_config(name, spec)
-    cpu = spec["accelerator"] == "cpu"
-    epochs = 5 if cpu else (100 if finetune else 50)
-    cfg.update(
-        name=f"smae-{'finetune' if finetune else 'linear'}-{name}",
-        optimizer={
-            "name": "adamw" if finetune else "adam",
-            "batch_size": 64 if cpu else smae["batch"],
-            "lr": smae_yaml_lr(1.0e-3),
-            "weight_decay": 0.05 if finetune else 0.0,
-            **({"kwargs": {"betas": [0.9, 0.999]}} if finetune else {}),
-        },
-        scheduler={
-            "name": "warmup_cosine",
-            "warmup_epochs": 1 if cpu else (5 if finetune else 2),
-            "interval": "epoch",
-        },
-        max_epochs=epochs,
-    )
-    cfg["data"]["augmentations"]["crop_size"] = smae["crop"]
-    if finetune:
-        cfg["finetune"] = True
-    return cfg
-
-
-def smae_cub_finetune_config() -> dict:
-    """SMAE's transfer protocol: fine-tune the Tiny-ImageNet model on CUB-200 at 64 px with half the lr (the
-    paper's CUB setting). Images are normalised with the pretraining statistics (Tiny-ImageNet)."""
-    cfg = smae_eval_config("tiny-imagenet", finetune=True)
-    cfg["name"] = "smae-finetune-cub200"
-    cfg["data"].update(train_path="./datasets/cub200-64/train", val_path="./datasets/cub200-64/val")
-    cfg["optimizer"]["lr"] = smae_yaml_lr(5.0e-4)
-    return cfg
-
-
-def mae_probe_config(
-    name: str, file_name: str, optimizer: str, epochs: int, batch: int, devices: int
-) -> dict:
-    """MAE-style linear probe: BatchNorm without affine before the head (head_batchnorm), weight decay 0, cosine
-    schedule. ViC-MAE: SGD lr 0.1, 90 epochs (its paper); ColorMAE: LARS lr 0.1 x batch/256, 10 warm-up epochs,
-    90 epochs (MAE's protocol, which ColorMAE follows)."""
-    spec = DATASETS[name]
-    cpu = spec["accelerator"] == "cpu"
-    cfg = linear_config(name, spec)
-    cfg.update(
-        name=f"{file_name}-{name}",
-        head_batchnorm=True,
-        optimizer={
-            "name": optimizer,
-            "batch_size": 64 if cpu else batch,
-            "lr": 0.1,
-            "weight_decay": 0.0,
-        },
-        scheduler={
-            "name": "warmup_cosine",
-            "warmup_epochs": 0 if optimizer == "sgd" else (1 if cpu else 10),
-        },
-        max_epochs=10 if cpu else epochs,
-        devices=list(range(1 if cpu else devices)),
-    )
-    if optimizer == "lars":
-        cfg["optimizer"]["kwargs"] = {
-            "exclude_bias_n_norm": True
-        }  # MAE's LARS adapts weight matrices only
-    return cfg
-
-
 # ViC-MAE: AdamW base lr 1.5e-4 (x batch/256), wd 0.05 (none on biases and norms: the code's timm parameter groups,
 # solo-learn's exclude_bias_n_norm_wd), betas (0.9, 0.95), 40 warm-up epochs, 800 epochs, mask 0.5, norm_pix_loss.
 # "vicmae" = the official code (NT-Xent T 0.1, projector D-4096-4096-128, w_rec 0.97 / w_con 0.03 from epoch 0,
@@ -708,39 +639,173 @@ def vicmae_config(name: str, method: str, preset: Preset) -> dict:
     return _in_solo_learn_order(cfg)
 
 
+def smae_augmentations(name: str) -> dict:
+    """SMAE trains without augmentation: the whole image at the recipe's crop size, no flips."""
+    spec, smae = DATASETS[name], SMAE_DATASETS[name]
+    none = _augmentation(smae["crop"], spec["mean"], spec["std"], 1, colour=False, flip=0.0)
+    none["rrc"] = {"enabled": False, "crop_min_scale": 1.0, "crop_max_scale": 1.0}
+    return {"smae-none.yaml": [none]}
+
+
 WANDB = {"enabled": False, "offline": True, "entity": None, "project": "solo-ext"}
 
-# recipe -> (the datasets it has settings for, the builder of one preset's pretraining config)
+
+class Evaluation(NamedTuple):
+    """How a recipe's models are evaluated on one dataset (read by the methods' probes): the crop size
+    (None: the dataset's), the batch per device (None: the probe gives it), the rule from a paper's lr to
+    the yaml's, and the probes' epochs on a CPU dataset."""
+
+    crop: Optional[int] = None
+    batch: Optional[int] = None
+    lr: Callable[[float], float] = float
+    cpu_epochs: int = 10
+
+
+class Recipe(NamedTuple):
+    """The datasets a recipe has settings for, the builder of one preset's pretraining config
+    (dataset, yaml method, preset), the augmentation files it writes per dataset, and how its models are
+    evaluated."""
+
+    datasets: Callable[[], List[str]]
+    build: Callable[[str, str, Preset], dict]
+    augmentations: Callable[[str], Dict[str, list]]
+    evaluation: Callable[[str], Evaluation]
+
+
+def _magma_recipe(datasets: Callable[[], List[str]]) -> Recipe:
+    return Recipe(
+        datasets,
+        lambda name, method, preset: pretrain_config(name, DATASETS[name], method, preset),
+        lambda name: augmentations(name, DATASETS[name]),
+        lambda name: Evaluation(),
+    )
+
+
 RECIPES = {
-    "mae": (
-        lambda: list(DATASETS),
-        lambda name, method, preset: pretrain_config(name, DATASETS[name], method, preset),
+    "mae": _magma_recipe(lambda: list(DATASETS)),
+    "ssl": _magma_recipe(lambda: [name for name, d in DATASETS.items() if d["ssl"] is not None]),
+    "smae": Recipe(
+        lambda: list(SMAE_DATASETS),
+        smae_config,
+        smae_augmentations,
+        # at the pretraining's images and batch, the code's lr per 128 images; 5 epochs on CPU
+        lambda name: Evaluation(
+            SMAE_DATASETS[name]["crop"], SMAE_DATASETS[name]["batch"], smae_yaml_lr, cpu_epochs=5
+        ),
     ),
-    "ssl": (
-        lambda: [name for name, spec in DATASETS.items() if spec["ssl"] is not None],
-        lambda name, method, preset: pretrain_config(name, DATASETS[name], method, preset),
+    "vicmae": Recipe(
+        lambda: list(VICMAE_DATASETS),
+        vicmae_config,
+        vicmae_augmentations,
+        lambda name: Evaluation(),
     ),
-    "smae": (lambda: list(SMAE_DATASETS), smae_config),
-    "vicmae": (lambda: list(VICMAE_DATASETS), vicmae_config),
 }
+
+# datasets that models are only evaluated on (a probe's transfer): the paths of their images
+TRANSFER_DATASETS = {
+    "cub200": dict(train_path="./datasets/cub200-64/train", val_path="./datasets/cub200-64/val"),
+}
+
+
+def _recipe(stem: str, recipe: str) -> Recipe:
+    if recipe not in RECIPES:
+        raise ValueError(
+            f"preset {stem!r}: recipe {recipe!r} is unknown; allowed: {sorted(RECIPES)}"
+        )
+    return RECIPES[recipe]
 
 
 def pretrain_presets() -> Dict[str, Dict[str, dict]]:
     """{dataset: {preset stem: pretraining config}} of every zoo preset."""
     configs: Dict[str, Dict[str, dict]] = {name: {} for name in DATASETS}
     for method, preset in zoo_presets():
-        if preset.recipe not in RECIPES:
-            raise ValueError(
-                f"preset {preset.stem!r}: recipe {preset.recipe!r} is unknown; "
-                f"allowed: {sorted(RECIPES)}"
-            )
-        datasets, build = RECIPES[preset.recipe]
-        for name in datasets():
+        recipe = _recipe(preset.stem, preset.recipe)
+        for name in recipe.datasets():
             only = DATASETS[name].get("presets")
             if preset.recipe in ("mae", "ssl") and only is not None and preset.stem not in only:
                 continue
-            configs[name][preset.stem] = build(name, method, preset)
+            configs[name][preset.stem] = recipe.build(name, method, preset)
     return configs
+
+
+def probe_config(
+    name: str, probe: Probe, label: str = "", images: Optional[Mapping] = None
+) -> dict:
+    """A method's probe (``MethodSpec.probes``) of its models pretrained on dataset ``name``: that
+    dataset's linear probe with the probe's protocol. ``label``/``images``: the name and the paths of
+    the dataset it evaluates on, when another (a transfer)."""
+    probe = probe.on(name)
+    spec, view = DATASETS[name], _recipe(probe.stem, probe.recipe).evaluation(name)
+    cpu = spec["accelerator"] == "cpu"
+    batch = probe.batch or view.batch
+    if batch is None:
+        raise ValueError(
+            f"probe {probe.stem!r}: no batch size; the {probe.recipe!r} recipe has none, "
+            "give the probe's batch"
+        )
+    optimizer = {
+        "name": probe.optimizer,
+        "batch_size": 64 if cpu else batch,
+        "lr": view.lr(probe.lr),
+        "weight_decay": probe.weight_decay,
+    }
+    if probe.optimizer_kwargs:
+        optimizer["kwargs"] = copy.deepcopy(dict(probe.optimizer_kwargs))
+    scheduler = {
+        "name": "warmup_cosine",
+        "warmup_epochs": min(probe.warmup_epochs, 1) if cpu else probe.warmup_epochs,
+    }
+    if probe.interval:
+        scheduler["interval"] = probe.interval
+    cfg = linear_config(name, spec)
+    cfg.update(
+        name=f"{probe.stem}-{label or name}",
+        optimizer=optimizer,
+        scheduler=scheduler,
+        max_epochs=view.cpu_epochs if cpu else probe.epochs,
+        devices=list(range(1 if cpu else probe.devices)),
+    )
+    if view.crop is not None:
+        cfg["data"]["augmentations"]["crop_size"] = view.crop
+    cfg["data"].update(images or {})
+    if probe.head_batchnorm:
+        cfg["head_batchnorm"] = True
+    if probe.finetune:
+        cfg["finetune"] = True
+    return cfg
+
+
+def probe_files(presets: Mapping[str, Mapping[str, dict]]) -> Dict[str, dict]:
+    """{relative path: config} of every spec's probes (``presets``: pretrain_presets()). A probe is
+    written on every dataset where a preset of its spec that follows its recipe is; a transfer on its
+    evaluation dataset only."""
+    files = {}
+    for spec in SPECS.values():
+        for probe in spec.probes:
+            stems = {p.stem for p in spec.presets if p.recipe == probe.recipe}
+            datasets = [name for name in DATASETS if stems & set(presets[name])]
+            if not datasets:
+                raise ValueError(
+                    f"probe {probe.stem!r} of {spec.name!r}: no preset of the spec follows its "
+                    f"recipe {probe.recipe!r}; allowed: {sorted({p.recipe for p in spec.presets})}"
+                )
+            if probe.transfer is None:
+                for name in datasets:
+                    files[f"linear/{name}/{probe.stem}.yaml"] = probe_config(name, probe)
+                continue
+            source, target = probe.transfer
+            if source not in datasets or target not in TRANSFER_DATASETS:
+                raise ValueError(
+                    f"probe {probe.stem!r} of {spec.name!r}: transfer {probe.transfer} needs a "
+                    f"pretraining dataset of {datasets} and an evaluation dataset of "
+                    f"{sorted(TRANSFER_DATASETS)}"
+                )
+            images = TRANSFER_DATASETS[target]
+            files[f"linear/{target}/{probe.stem}.yaml"] = probe_config(
+                source, probe, target, images
+            )
+            files[f"linear/{target}/wandb/offline.yaml"] = WANDB
+    return files
 
 
 def generate() -> dict:
@@ -754,49 +819,17 @@ def generate() -> dict:
     for name, spec in DATASETS.items():
         for file_name, cfg in presets[name].items():
             files[f"pretrain/{name}/{file_name}.yaml"] = dump(cfg)
-        for aug_name, aug in augmentations(name, spec).items():
-            files[f"pretrain/{name}/augmentations/{aug_name}"] = dump(aug)
         files[f"pretrain/{name}/wandb/offline.yaml"] = dump(WANDB)
         probe = {**linear_config(name, spec), **spec.get("linear", {})}
         probe["data"].get("augmentations", {}).update(spec.get("linear_augmentation", {}))
         files[f"linear/{name}/linear.yaml"] = dump(probe)
-        if "colormae" in presets[name]:
-            big = name == "imagenet"
-            files[f"linear/{name}/colormae-linear.yaml"] = dump(
-                mae_probe_config(
-                    name, "colormae-linear", "lars", 90, 512 if big else 256, 8 if big else 1
-                )
-            )
-        if name in VICMAE_DATASETS:
-            files[f"linear/{name}/vicmae-linear.yaml"] = dump(
-                mae_probe_config(
-                    name, "vicmae-linear", "sgd", 90, 256, 8 if name == "imagenet" else 1
-                )
-            )
-            for aug_name, aug in vicmae_augmentations(name).items():
-                files[f"pretrain/{name}/augmentations/{aug_name}"] = dump(aug)
-        if name in SMAE_DATASETS:
-            files[f"pretrain/{name}/augmentations/smae-none.yaml"] = dump(
-                [
-                    {
-                        **_augmentation(
-                            SMAE_DATASETS[name]["crop"],
-                            spec["mean"],
-                            spec["std"],
-                            1,
-                            colour=False,
-                            flip=0.0,
-                        ),
-                        "rrc": {"enabled": False, "crop_min_scale": 1.0, "crop_max_scale": 1.0},
-                    }
-                ]
-            )
-            files[f"linear/{name}/smae-linear.yaml"] = dump(smae_eval_config(name, finetune=False))
-            files[f"linear/{name}/smae-finetune.yaml"] = dump(smae_eval_config(name, finetune=True))
-            if name == "tiny-imagenet":
-                files["linear/cub200/smae-finetune.yaml"] = dump(smae_cub_finetune_config())
-                files["linear/cub200/wandb/offline.yaml"] = dump(WANDB)
         files[f"linear/{name}/wandb/offline.yaml"] = dump(WANDB)
+    for recipe in RECIPES.values():
+        for name in recipe.datasets():
+            for aug_name, aug in recipe.augmentations(name).items():
+                files[f"pretrain/{name}/augmentations/{aug_name}"] = dump(aug)
+    for relative, cfg in probe_files(presets).items():
+        files[relative] = dump(cfg)
     return files
 
 

@@ -10,7 +10,7 @@ it has own keys, one ``MethodSpec`` below, its class in ``solo_ext/methods/`` (s
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Optional, Tuple, Type
 
 from solo_ext.config.fields import ConfigError, Field, Section, parse_fields
@@ -31,6 +31,7 @@ __all__ = [
     "Benchmark",
     "MethodSpec",
     "Preset",
+    "Probe",
     "SPECS",
     "VITS",
     "check_method_kwargs",
@@ -71,6 +72,41 @@ class Preset:
 
 
 @dataclass(frozen=True)
+class Probe:
+    """One evaluation preset of a method: ``zoo_configs/linear/<dataset>/<stem>.yaml``, written by
+    ``python -m dev.zoo`` for every dataset of the method's presets of ``recipe`` (the dev.zoo recipe
+    whose pretraining it evaluates: its images, and its rule from a paper's lr to the yaml's), on top of
+    the dataset's linear probe (data and run settings). The paper's protocol: ``optimizer`` at ``lr``
+    (the recipe's rule scales it: solo-learn's per 256 images; SMAE's per 128), ``batch`` images per
+    device (None: the recipe's batch), ``weight_decay``, ``optimizer_kwargs``, a warm-up cosine schedule
+    of ``warmup_epochs`` (stepped per ``interval`` when given), ``epochs`` on ``devices`` GPUs;
+    ``head_batchnorm``: MAE's probe (BatchNorm without affine before the head); ``finetune``: the whole
+    network trains. The CPU datasets shrink it (the recipe's CPU epochs, batch 64, one device, at most one
+    warm-up epoch). ``datasets``: the fields that differ on one dataset; ``transfer``: (pretraining
+    dataset, evaluation dataset) for a probe written on another dataset than the model's."""
+
+    stem: str
+    recipe: str
+    optimizer: str
+    lr: float
+    epochs: int
+    batch: Optional[int] = None
+    weight_decay: float = 0.0
+    optimizer_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    warmup_epochs: int = 0
+    interval: Optional[str] = None
+    devices: int = 1
+    head_batchnorm: bool = False
+    finetune: bool = False
+    datasets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    transfer: Optional[Tuple[str, str]] = None
+
+    def on(self, dataset: str) -> "Probe":
+        """This probe with the fields that differ on ``dataset``."""
+        return replace(self, **self.datasets.get(dataset, {}))
+
+
+@dataclass(frozen=True)
 class Benchmark:
     """One pair of ``benchmarks/throughput.py``: the method's zoo preset against its baseline's preset of
     the same dataset. ``baseline`` ``"preset:method"`` runs another method on that preset; ``overrides``
@@ -91,8 +127,9 @@ class MethodSpec:
     """One solo-ext method. ``defaults``: the method's own values of its section's keys (and, for the
     MAGMA family, of the top-level ``uniformity_weight``) where they differ from the section's.
     ``method_class``: its class in ``solo_ext/methods/``; ``backbones``: the ``backbone.name`` values it
-    trains; ``presets``: its zoo presets; ``baseline_preset``: the zoo preset of the baseline it is
-    compared with; ``benchmarks``: its throughput pairs."""
+    trains; ``presets``: its zoo presets; ``probes``: its own evaluation presets (besides every
+    dataset's linear probe); ``baseline_preset``: the zoo preset of the baseline it is compared with;
+    ``benchmarks``: its throughput pairs."""
 
     name: str  # yaml `method:` and solo-learn registry name
     title: str  # as the papers' tables write it
@@ -105,6 +142,7 @@ class MethodSpec:
     method_class: str = ""
     backbones: Tuple[str, ...] = VITS
     presets: Tuple[Preset, ...] = ()
+    probes: Tuple[Probe, ...] = ()
     baseline_preset: str = ""
     benchmarks: Tuple[Benchmark, ...] = ()
 
@@ -156,6 +194,21 @@ VICMAE_CODE = {
     "con_weight": 0.03,
     "con_start_epoch": 0,
 }
+
+# SMAE's Table 6 fine-tuning (lr at batch 128, as its code scales it; schedules step per epoch). Its
+# RandAugment is not applied: solo-learn's auto_augment is 224-px only.
+SMAE_FINETUNE = Probe(
+    "smae-finetune",
+    "smae",
+    "adamw",
+    1.0e-3,
+    100,
+    weight_decay=0.05,
+    optimizer_kwargs={"betas": [0.9, 0.999]},
+    warmup_epochs=5,
+    interval="epoch",
+    finetune=True,
+)
 
 SPECS: Dict[str, MethodSpec] = {
     spec.name: spec
@@ -246,6 +299,14 @@ SPECS: Dict[str, MethodSpec] = {
                 ),
                 Preset("smae-perceptual", "smae", {"smae": {"alpha": 1.0, "masking": "random"}}),
             ),
+            probes=(
+                # Table 6: Adam lr 1e-3 (at batch 128), 50 epochs, 2 warm-up
+                Probe("smae-linear", "smae", "adam", 1.0e-3, 50, warmup_epochs=2, interval="epoch"),
+                SMAE_FINETUNE,
+                # transfer: the Tiny-ImageNet model fine-tuned on CUB-200 at 64 px with half the lr,
+                # its images normalised with the pretraining statistics
+                replace(SMAE_FINETUNE, lr=5.0e-4, transfer=("tiny-imagenet", "cub200")),
+            ),
             baseline_preset="mae-lite",
             # SMAE's zoo exists for tiny-imagenet (and the CPU datasets) only
             benchmarks=(Benchmark("smae", "smae", "mae-lite", 0.85, dataset="tiny-imagenet"),),
@@ -259,6 +320,22 @@ SPECS: Dict[str, MethodSpec] = {
             ColorMAESettings,
             method_class="colormae:ColorMAE",
             presets=(Preset("colormae", "mae", {"colormae": {"color": "green"}}),),
+            # MAE's linear probe, which ColorMAE follows: LARS 0.1 x batch/256 (weight matrices only),
+            # 10 warm-up epochs, 90 epochs; on ImageNet 8 GPUs x 512
+            probes=(
+                Probe(
+                    "colormae-linear",
+                    "mae",
+                    "lars",
+                    0.1,
+                    90,
+                    batch=256,
+                    optimizer_kwargs={"exclude_bias_n_norm": True},
+                    warmup_epochs=10,
+                    head_batchnorm=True,
+                    datasets={"imagenet": {"batch": 512, "devices": 8}},
+                ),
+            ),
             baseline_preset="mae",
             benchmarks=(
                 Benchmark("colormae", "colormae", "mae", 0.99),
@@ -304,6 +381,19 @@ SPECS: Dict[str, MethodSpec] = {
                     "vicmae",
                     {"vicmae": {**VICMAE_CODE, "rec_weight": 1.0, "con_weight": 0.0}},
                     variant="code",
+                ),
+            ),
+            # its paper's linear probe: SGD lr 0.1, 90 epochs, MAE's BatchNorm before the head
+            probes=(
+                Probe(
+                    "vicmae-linear",
+                    "vicmae",
+                    "sgd",
+                    0.1,
+                    90,
+                    batch=256,
+                    head_batchnorm=True,
+                    datasets={"imagenet": {"devices": 8}},
                 ),
             ),
             baseline_preset="vicmae-mae",

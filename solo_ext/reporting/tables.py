@@ -113,7 +113,6 @@ DATASET_LABELS = {
     "imagenet": "ImageNet",
     "digits": "digits",
 }
-_METHOD_ORDER = method_order()
 # pretraining facts always shown in a generic row label; the others only where they tell groups apart
 _HEAD_FACTS = ("method", "backbone", "patch_size", "pretrain_dataset", "max_epochs")
 _SHORT_NAMES = {
@@ -608,12 +607,13 @@ def _generic_report(entries: List[Entry]) -> Report:
             k for s in siblings for k in s if len({repr(t.get(k, _MISSING)) for t in siblings}) > 1
         }
         row_labels[signature] = _describe(signature, varying)
+    methods = method_order()  # the specs as they are now
     order = sorted(
         groups,
         key=lambda sig: (
-            _METHOD_ORDER.index(dict(sig).get("method"))
-            if dict(sig).get("method") in _METHOD_ORDER
-            else len(_METHOD_ORDER),
+            methods.index(dict(sig).get("method"))
+            if dict(sig).get("method") in methods
+            else len(methods),
             row_labels[sig],
         ),
     )

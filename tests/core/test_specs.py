@@ -2,6 +2,7 @@
 agrees with them."""
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -17,12 +18,13 @@ from solo_ext.config.specs import (
     Benchmark,
     MethodSpec,
     Preset,
+    Probe,
     benchmarks,
     mae_family,
     method_order,
 )
 from solo_ext.reporting.paper_tables import MAE_FAMILY
-from solo_ext.reporting.tables import _METHOD_ORDER
+from solo_ext.reporting.tables import Entry, _generic_report
 
 MAGMA_FAMILY = [name for name, spec in SPECS.items() if spec.section is MagmaSettings]
 
@@ -60,22 +62,18 @@ def test_u_mae_weight_default_reaches_the_config_docs():
 
 
 def test_derived_lists():
-    assert (
-        method_order()
-        == _METHOD_ORDER
-        == (
-            "mae",
-            "m_mae",
-            "u_mae",
-            "mu_mae",
-            "simclr",
-            "m_simclr",
-            "vicreg",
-            "m_vicreg",
-            "smae",
-            "colormae",
-            "vicmae",
-        )
+    assert method_order() == (
+        "mae",
+        "m_mae",
+        "u_mae",
+        "mu_mae",
+        "simclr",
+        "m_simclr",
+        "vicreg",
+        "m_vicreg",
+        "smae",
+        "colormae",
+        "vicmae",
     )
     assert (
         mae_family()
@@ -112,14 +110,29 @@ def test_every_spec_has_a_method_class():
     )
 
 
-def test_every_preset_and_pair_of_a_spec_is_in_the_zoo():
-    """A spec's presets are generated, its baseline preset exists, and its throughput pairs name presets
-    of the zoo (``preset:method`` runs another method on a preset)."""
-    stems = {
-        path.split("/")[-1][: -len(".yaml")] for path in generate() if "augmentations" not in path
-    }
+def test_every_preset_probe_and_pair_of_a_spec_is_in_the_zoo():
+    """A spec's presets and probes are generated, its baseline preset exists, and its throughput pairs
+    name presets of the zoo (``preset:method`` runs another method on a preset)."""
+    files = generate()
+    stems = {path.split("/")[-1][: -len(".yaml")] for path in files if "augmentations" not in path}
     for spec in SPECS.values():
         assert {p.stem for p in spec.presets} <= stems, spec.name
+        transfers = {probe.transfer[1] for probe in spec.probes if probe.transfer}
+        for probe in spec.probes:
+            datasets = {
+                path.split("/")[1] for path in files if path.endswith(f"/{probe.stem}.yaml")
+            }
+            if probe.transfer is None:  # beside every pretraining preset of the probe's recipe
+                assert datasets - transfers == {
+                    path.split("/")[1]
+                    for path in files
+                    for preset in spec.presets
+                    if preset.recipe == probe.recipe
+                    and path.startswith("pretrain/")
+                    and path.endswith(f"/{preset.stem}.yaml")
+                }, probe.stem
+            else:
+                assert probe.transfer[1] in datasets, probe.stem
         assert spec.baseline_preset in stems, spec.name
         for pair in spec.benchmarks:
             assert {pair.preset, pair.baseline.partition(":")[0]} <= stems, pair.key
@@ -147,6 +160,7 @@ TOY = MethodSpec(
     {"strength": 0.25},
     method_class="toy:ToyMAE",
     presets=(Preset("toy-mae", "mae", {"toy": {"strength": 0.75}}),),
+    probes=(Probe("toy-mae-linear", "mae", "sgd", 0.2, 30, batch=128, head_batchnorm=True),),
     baseline_preset="mae",
     benchmarks=(Benchmark("toy_mae", "toy-mae", "mae", 0.9),),
 )
@@ -181,6 +195,15 @@ def test_a_registered_spec_reaches_the_docs_and_the_tables(toy):
     assert method_order()[-1] == "toy_mae" and "toy_mae" in mae_family()
     assert benchmarks()["toy_mae"] == toy.benchmarks[0]
 
+    def entry(method):
+        facts = {"dataset": "cifar100", "train_subset": None}
+        signature = (("method", method), ("backbone", "vit_tiny"), ("pretrain_dataset", "cifar100"))
+        return Entry(Path(f"{method}.json"), "linear", {"acc1": 50.0}, facts, signature, 0, "", "")
+
+    # the results table's rows: the specs' order (read when the table is built), unknown methods last
+    rows = _generic_report([entry(m) for m in ("a_method", "toy_mae", "mae")]).body
+    assert [row[0].split()[0] for row in rows] == ["mae", "toy_mae", "a_method"]
+
 
 def test_a_registered_spec_reaches_the_zoo(toy):
     """Its preset is written for every dataset of its recipe, and differs from the baseline's preset of
@@ -198,6 +221,19 @@ def test_a_registered_spec_reaches_the_zoo(toy):
         assert variant["method_kwargs"].pop("toy") == {"strength": 0.75}
         assert variant.pop("name") == f"toy-mae-{dataset}" and base.pop("name") == f"mae-{dataset}"
         assert variant == base
+        # its probe: the dataset's linear probe with the spec's protocol
+        probe = yaml.safe_load(files[f"linear/{dataset}/toy-mae-linear.yaml"])
+        linear = yaml.safe_load(files[f"linear/{dataset}/linear.yaml"])
+        assert probe["name"] == f"toy-mae-linear-{dataset}" and probe["head_batchnorm"] is True
+        assert probe["data"]["train_path"] == linear["data"]["train_path"]
+        cpu = DATASETS[dataset]["accelerator"] == "cpu"
+        assert probe["optimizer"] == {
+            "name": "sgd",
+            "batch_size": 64 if cpu else 128,
+            "lr": 0.2,
+            "weight_decay": 0.0,
+        }
+        assert probe["max_epochs"] == (10 if cpu else 30)
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))
