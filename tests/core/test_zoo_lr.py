@@ -10,12 +10,16 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dev.zoo import zoo_presets
+from solo_ext.config import SPECS
+
 ZOO = Path(__file__).resolve().parents[2] / "zoo_configs"
 PRESETS = sorted(
     p for p in ZOO.rglob("*.yaml") if "augmentations" not in p.parts and "wandb" not in p.parts
 )
 
-# the papers' learning rates as (lr, at this many images per update), scaled linearly with the images per update
+# the papers' learning rates as (lr, at this many images per update), scaled linearly with the images per
+# update, by the dev.zoo recipe a preset follows (its spec's Preset.recipe) or a probe evaluates
 MAGMA_MAE = {  # MAGMA supplement; the authors' solo-learn yaml values, which solo-learn scaled by batch/256
     "cifar100": (1.5e-4, 256),
     "stl10": (3.0e-4, 256),
@@ -28,22 +32,25 @@ MAGMA_MAE = {  # MAGMA supplement; the authors' solo-learn yaml values, which so
 }
 MAGMA_SSL = (1.0e-3, 256)  # SimCLR / VICReg family, batch 256
 VICMAE = (1.5e-4, 256)  # base lr 1.5e-4 x (images per update, accumulation included) / 256
-SMAE = {
-    "pretrain": (5.0e-4, 128),
-    "smae-linear": (1.0e-3, 128),
-    "smae-finetune": (1.0e-3, 128),
-    "cub200": (5.0e-4, 128),
-}  # Table 6 at batch 128; its code: lr * batch_size / 128; CUB: half the lr
+SMAE = (5.0e-4, 128)  # Table 6 at batch 128; its code: lr * batch_size / 128
+CPU = (1.0e-3, 256)  # digits and Fashion-MNIST: our CPU recipe for the MAGMA and ViC-MAE families
 PROBE = (
     0.1,
     256,
 )  # MAGMA's SGD probe (batch 256); MAE's probe (ColorMAE): 0.1 x batch/256; ViC-MAE: SGD 0.1
-CPU = (1.0e-3, 256)  # digits and Fashion-MNIST: our CPU recipe for the MAGMA and ViC-MAE families
+PROBES = {  # a method's own probes, by the recipe of the models they evaluate
+    "mae": PROBE,
+    "vicmae": PROBE,
+    "smae": (1.0e-3, 128),  # SMAE's Table 6: linear probe and fine-tuning at batch 128
+}
+TRANSFER = {"cub200": (5.0e-4, 128)}  # SMAE fine-tuned on CUB: half the lr
 
-MAE_FAMILY = {"mae", "m-mae", "u-mae", "mu-mae", "colormae"}
-SSL_FAMILY = {"simclr", "m-simclr", "vicreg", "m-vicreg"}
-VICMAE_FAMILY = {"vicmae", "vicmae-paper", "vicmae-mae"}
-SMAE_FAMILY = {"mae-lite", "smae", "smae-block", "smae-perceptual"}
+# preset stem -> the recipe it follows; probe stem -> its probes, as the specs declare them
+RECIPE_OF = {preset.stem: preset.recipe for _, preset in zoo_presets()}
+PROBES_OF = {}
+for spec in SPECS.values():
+    for probe in spec.probes:
+        PROBES_OF.setdefault(probe.stem, []).append(probe)
 
 
 def solo_learn_lr(cfg: dict) -> float:
@@ -71,17 +78,20 @@ def paper_rule(path: Path):
     task, dataset, stem = path.parent.parent.name, path.parent.name, path.stem
     cpu = dataset in ("digits", "fashion-mnist")
     if task == "linear":
-        if stem in ("smae-linear", "smae-finetune"):
-            return SMAE["cub200" if dataset == "cub200" else stem]
-        if stem in ("linear", "vicmae-linear", "colormae-linear"):
+        if stem == "linear":
             return PROBE
-    elif stem in SMAE_FAMILY:
-        return SMAE["pretrain"]
-    elif stem in MAE_FAMILY:
+        if dataset in TRANSFER and any(p.transfer for p in PROBES_OF.get(stem, ())):
+            return TRANSFER[dataset]
+        recipes = {p.recipe for p in PROBES_OF.get(stem, ()) if not p.transfer}
+        if len(recipes) == 1:
+            return PROBES[recipes.pop()]
+    elif RECIPE_OF.get(stem) == "smae":
+        return SMAE
+    elif RECIPE_OF.get(stem) == "mae":
         return CPU if cpu else MAGMA_MAE[dataset]
-    elif stem in SSL_FAMILY:
+    elif RECIPE_OF.get(stem) == "ssl":
         return CPU if cpu else MAGMA_SSL
-    elif stem in VICMAE_FAMILY:
+    elif RECIPE_OF.get(stem) == "vicmae":
         return CPU if cpu else VICMAE
     raise KeyError(f"{path.relative_to(ZOO)}: no paper learning rate pinned for this preset")
 
