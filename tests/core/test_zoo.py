@@ -1,9 +1,13 @@
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Dict, Tuple
 
 import pytest
 import yaml
 
-from dev.zoo import DATASETS, generate
+from dev.zoo import DATASETS, generate, zoo_presets
+from solo_ext.config import SPECS
+from solo_ext.config.specs import HOSTS, Preset
 
 ZOO = Path(__file__).resolve().parents[2] / "zoo_configs"
 
@@ -13,27 +17,72 @@ def test_committed_zoo_matches_the_tables():
         assert (ZOO / relative).read_text() == text, f"{relative} is stale: run python -m dev.zoo"
 
 
-# (baseline, variant): the dotted keys the variant may change besides its name: what its paper adds
-PAIRS = {
-    ("mae", "m-mae"): {"method", "method_kwargs.magma"},
-    ("mae", "u-mae"): {"method", "method_kwargs.uniformity_weight"},
-    ("u-mae", "mu-mae"): {"method", "method_kwargs.magma"},
-    ("m-mae", "mu-mae"): {"method", "method_kwargs.uniformity_weight"},
-    ("simclr", "m-simclr"): {"method", "method_kwargs.magma"},
-    ("vicreg", "m-vicreg"): {"method", "method_kwargs.magma"},
-    ("mae", "colormae"): {"method", "method_kwargs.colormae"},
-    ("mae-lite", "smae"): {"method", "method_kwargs.smae"},
-    ("mae-lite", "smae-perceptual"): {"method", "method_kwargs.smae"},
-    ("mae-lite", "smae-block"): {
+ABSENT = "<absent>"
+
+
+def _host(method: str) -> str:
+    return method if method in HOSTS else SPECS[method].host
+
+
+def declared_difference(a: Tuple[str, Preset], b: Tuple[str, Preset]) -> set:
+    """The dotted keys two presets' declarations ((yaml method, Preset), as the specs give them) set
+    differently: ``method``, a top-level method_kwargs key, a section's key, or a whole section that only
+    one of them has (the recipe completes a section with the dataset's values)."""
+    (method_a, preset_a), (method_b, preset_b) = a, b
+    keys = {"method"} if method_a != method_b else set()
+    kwargs_a, kwargs_b = preset_a.method_kwargs, preset_b.method_kwargs
+    for key in kwargs_a.keys() | kwargs_b.keys():
+        value_a, value_b = kwargs_a.get(key, ABSENT), kwargs_b.get(key, ABSENT)
+        if isinstance(value_a, Mapping) and isinstance(value_b, Mapping):
+            keys |= {
+                f"method_kwargs.{key}.{k}"
+                for k in value_a.keys() | value_b.keys()
+                if value_a.get(k, ABSENT) != value_b.get(k, ABSENT)
+            }
+        elif value_a != value_b:
+            keys.add(f"method_kwargs.{key}")
+    return keys
+
+
+def comparable_pairs() -> Dict[Tuple[str, str], set]:
+    """{(preset, preset): the dotted keys their yaml files may differ in besides the name}, for every two
+    presets of one recipe and variant whose methods extend the same solo-learn method: a baseline and
+    its variant share all settings but what the variant's paper adds (its declaration in the spec)."""
+    presets = zoo_presets()
+    pairs = {}
+    for i, (method_a, a) in enumerate(presets):
+        for method_b, b in presets[i + 1 :]:
+            if (a.recipe, a.variant, _host(method_a)) == (b.recipe, b.variant, _host(method_b)):
+                pairs[a.stem, b.stem] = declared_difference((method_a, a), (method_b, b))
+    return pairs
+
+
+PAIRS = comparable_pairs()
+
+
+def test_every_method_is_compared_with_its_baseline_preset():
+    """Each spec's own presets on its baseline preset's recipe are pairs with that preset, and the pairs
+    allow no more than the declarations differ in (M-MAE: its section; MU-MAE against U-MAE: MAGMA's
+    section only; ViC-MAE against its two-view MAE: the two loss weights)."""
+    stems = {preset.stem: (method, preset) for method, preset in zoo_presets()}
+    for spec in SPECS.values():
+        _, base = stems[spec.baseline_preset]
+        for preset in spec.presets:
+            same_recipe = (preset.recipe, preset.variant) == (base.recipe, base.variant)
+            if preset.method is None and same_recipe and preset is not base:
+                assert {(base.stem, preset.stem), (preset.stem, base.stem)} & set(PAIRS), preset
+    assert PAIRS["mae", "m-mae"] == {"method", "method_kwargs.magma"}
+    assert PAIRS["u-mae", "mu-mae"] == {"method", "method_kwargs.magma"}
+    assert PAIRS["m-mae", "mu-mae"] == {"method", "method_kwargs.uniformity_weight"}
+    assert PAIRS["mae-lite", "smae-block"] == {
         "method",
-        "method_kwargs.smae",
         "method_kwargs.mask_ratio",
-    },  # blocks cover 50%
-    ("vicmae-mae", "vicmae"): {
+        "method_kwargs.smae",
+    }  # blocks cover 50%
+    assert PAIRS["vicmae", "vicmae-mae"] == {
         "method_kwargs.vicmae.rec_weight",
         "method_kwargs.vicmae.con_weight",
-    },
-}
+    }
 
 
 def flat(tree, prefix=""):
@@ -73,7 +122,11 @@ def test_flat_diff_sees_changed_added_and_removed_leaves():
 
 @pytest.mark.parametrize("dataset", sorted(DATASETS))
 def test_pairs_differ_only_by_what_the_paper_adds(dataset):
-    pairs = [pair for pair in PAIRS if (ZOO / f"pretrain/{dataset}/{pair[1]}.yaml").exists()]
+    pairs = [
+        pair
+        for pair in PAIRS
+        if all((ZOO / f"pretrain/{dataset}/{stem}.yaml").exists() for stem in pair)
+    ]
     if dataset == "fashion-mnist":
         assert pairs == list(PAIRS)  # every comparison of the zoo exists on Fashion-MNIST
     assert pairs, dataset
