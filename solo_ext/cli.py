@@ -18,7 +18,9 @@ solo-ext fidelity --out DIR [--preset cpu|gpu] [--seeds 0 1 2] [--dry-run] [--re
 """
 
 import argparse
+import logging
 import os
+import re
 import shlex
 import sys
 import warnings
@@ -54,6 +56,16 @@ HARMLESS_WARNINGS = (
         UserWarning,
     ),  # solo-learn on CPU
 )
+# solo-learn's ViT factory logs its choice at WARNING on the root logger for every ViT it builds (the
+# study's evaluations, knn, linear, analyze): which backbone class it used, not a problem with the run
+HARMLESS_LOGS = (r"Using custom backbone for \w+$", r"No custom backbone found for \w+, defaulting")
+
+
+class _HarmlessLogFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(re.match(pattern, record.getMessage()) for pattern in HARMLESS_LOGS)
+
+
 # Hydra flags followed by a value (the value is no override)
 _HYDRA_VALUE_FLAGS = (
     "--config-path",
@@ -72,10 +84,13 @@ _HYDRA_INFO_CHOICES = ("all", "config", "defaults", "defaults-tree", "plugins", 
 
 
 def silence_harmless_warnings() -> None:
-    """Hides HARMLESS_WARNINGS in this process; forked DataLoader workers inherit the filters, and
-    Lightning's DDP ranks re-run this command, which sets them again."""
+    """Hides HARMLESS_WARNINGS and HARMLESS_LOGS in this process; forked DataLoader workers inherit
+    the filters, and Lightning's DDP ranks re-run this command, which sets them again."""
     for message, category in HARMLESS_WARNINGS:
         warnings.filterwarnings("ignore", message=message, category=category)
+    root = logging.getLogger()
+    if not any(isinstance(f, _HarmlessLogFilter) for f in root.filters):
+        root.addFilter(_HarmlessLogFilter())
 
 
 def bad_override(argv) -> str:

@@ -270,6 +270,30 @@ def test_bad_override_names_it_and_how_to_quote(tmp_path):
     )
 
 
+def test_solo_learns_backbone_choice_logs_are_silenced_precisely(caplog):
+    import logging
+
+    from solo_ext.cli import silence_harmless_warnings
+
+    silence_harmless_warnings()
+    silence_harmless_warnings()  # twice (DDP ranks, tests): one filter
+    root = logging.getLogger()
+    try:
+        with caplog.at_level(logging.WARNING):
+            logging.warning("No custom backbone found for simclr, defaulting to default")
+            logging.warning("Using custom backbone for mae")
+            logging.warning("Using custom backbone for mae, but the checkpoint has none")  # stays
+            logging.warning("auto_resume: skipping run.ckpt")  # stays
+        assert [r.getMessage() for r in caplog.records] == [
+            "Using custom backbone for mae, but the checkpoint has none",
+            "auto_resume: skipping run.ckpt",
+        ]
+        assert sum(type(f).__name__ == "_HarmlessLogFilter" for f in root.filters) == 1
+    finally:
+        for f in [f for f in root.filters if type(f).__name__ == "_HarmlessLogFilter"]:
+            root.removeFilter(f)
+
+
 def test_harmless_warnings_are_silenced_precisely():
     import warnings
 
