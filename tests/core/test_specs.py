@@ -1,7 +1,7 @@
 """The method specs are the one source of what a method is: every layer that lists methods or defaults
 agrees with them."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -262,3 +262,28 @@ def test_the_backbone_list_is_every_vit_there_is():
     solo_vits = {name for name in BaseMethod._BACKBONES if name.startswith("vit")}
     assert set(VITS) == solo_vits | set(EXTRA_BACKBONES)
     assert set(VITS) <= set(MaskedViTMAE._BACKBONES)
+
+
+@pytest.mark.parametrize(
+    "probe, message",
+    [
+        (
+            Probe("toy-probe", "smae", "sgd", 0.1, 10, batch=256),
+            r"^probe 'toy-probe' of 'toy_mae': no preset of the spec follows its recipe 'smae'; "
+            r"allowed: \['mae'\]$",
+        ),
+        (
+            Probe("toy-probe", "mae", "sgd", 0.1, 10),
+            r"^probe 'toy-probe': no batch size; the 'mae' recipe has none",
+        ),
+        (
+            Probe("toy-probe", "mae", "sgd", 0.1, 10, batch=256, transfer=("cifar100", "cub")),
+            r"^probe 'toy-probe' of 'toy_mae': transfer \('cifar100', 'cub'\) needs .* an "
+            r"evaluation dataset of \['cub200'\]$",
+        ),
+    ],
+)
+def test_a_probe_the_zoo_cannot_write_is_refused(monkeypatch, probe, message):
+    monkeypatch.setitem(SPECS, TOY.name, replace(TOY, probes=(probe,)))
+    with pytest.raises(ValueError, match=message):
+        generate()
