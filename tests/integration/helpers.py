@@ -24,6 +24,10 @@ def _solo_learn_source():
 
 
 SOLO_LEARN_SRC = _solo_learn_source()
+MAIN_PRETRAIN = Path(SOLO_LEARN_SRC) / "main_pretrain.py" if SOLO_LEARN_SRC else None
+MAIN_LINEAR = Path(SOLO_LEARN_SRC) / "main_linear.py" if SOLO_LEARN_SRC else None
+# solo-learn's scripts count len(devices) and Lightning wants an int on CPU: the string "1" satisfies both
+ONE_CPU_DEVICE = "devices='1'"
 
 # A 2-block, 32-wide ViT (solo-ext's vit_lite reshaped through backbone.kwargs), at the zoo's patch and image
 # size. A training step costs a fraction of ViT-Tiny's 12 blocks of width 192.
@@ -91,6 +95,20 @@ def zoo_args(config: str, task: str = "pretrain") -> list:
     return ["--config-path", str(zoo_path() / task / "digits"), "--config-name", config]
 
 
+def short_run(digits_dir, checkpoint_dir, *, val: bool = True, batches: int = 2) -> list:
+    """Command-line overrides that make a zoo digits pretraining config a ``batches``-step CPU run."""
+    return [
+        f"data.train_path={digits_dir}/train",
+        f"data.val_path={digits_dir}/val" if val else "data.val_path=null",
+        f"checkpoint.dir={checkpoint_dir}",
+        "max_epochs=1",
+        f"+limit_train_batches={batches}",
+        "optimizer.batch_size=16",
+        "data.num_workers=0",
+        "+enable_progress_bar=false",
+    ]
+
+
 def run_python(*argv, cwd, timeout: float = 900, env: dict = None) -> subprocess.CompletedProcess:
     """``python <argv>`` in ``cwd`` (this interpreter), text output captured, wandb off, killed after
     ``timeout`` s (generous: a fresh Python imports solo-learn in tens of seconds on a loaded machine)."""
@@ -114,3 +132,27 @@ def assert_succeeded(result: subprocess.CompletedProcess) -> subprocess.Complete
     """Exit code 0, else the end of what the process said."""
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     return result
+
+
+def run_main_linear(ckpt, digits_dir, out: Path, *overrides) -> subprocess.CompletedProcess:
+    """solo-learn's own main_linear.py on our digits linear config: one training step, one validation batch,
+    writing into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    return run_python(
+        MAIN_LINEAR,
+        *zoo_args("linear", task="linear"),
+        f"pretrained_feature_extractor='{ckpt}'",
+        f"data.train_path={digits_dir}/train",
+        f"data.val_path={digits_dir}/val",
+        "checkpoint.dir=trained_models",
+        "max_epochs=1",
+        "+limit_train_batches=1",
+        "+limit_val_batches=1",
+        "optimizer.batch_size=16",
+        "data.num_workers=0",
+        "+num_sanity_val_steps=0",
+        "+enable_progress_bar=false",
+        ONE_CPU_DEVICE,
+        *overrides,
+        cwd=out,
+    )

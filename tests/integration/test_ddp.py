@@ -21,7 +21,7 @@ import torch
 from solo_ext.launch.pretrain import build_model
 from solo_ext.losses import magma_loss
 from tests.integration import ddp_worker
-from tests.integration.helpers import digits_config
+from tests.integration.helpers import digits_config, solo_ext_command, zoo_args
 
 pytestmark = pytest.mark.ddp
 REPO = Path(__file__).resolve().parents[2]
@@ -165,35 +165,22 @@ def test_ranks_draw_their_own_masks(ddp_runs):
 def test_solo_ext_pretrain_command_starts_every_ddp_rank(digits_dir, tmp_path):
     """devices=[0,1] strategy=ddp from the command line: Lightning starts rank 1 by re-running the command, which
     must still name the pretrain command after Hydra has parsed its overrides."""
-    from solo_ext.cli import zoo_path
-
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "solo_ext.cli",
-            "pretrain",
-            "--config-path",
-            str(zoo_path() / "pretrain" / "digits"),
-            "--config-name",
-            "m-mae",
-            f"data.train_path={digits_dir}/train",
-            "data.val_path=null",
-            "devices=[0,1]",
-            "strategy=ddp",
-            "max_epochs=1",
-            "+limit_train_batches=1",
-            "optimizer.batch_size=8",
-            "knn_eval.enabled=false",
-            "checkpoint.enabled=false",
-            "data.num_workers=0",
-            "hydra/job_logging=default",
-        ],
-        capture_output=True,
-        text=True,
+    result = solo_ext_command(
+        "pretrain",
+        *zoo_args("m-mae"),
+        f"data.train_path={digits_dir}/train",
+        "data.val_path=null",
+        "devices=[0,1]",
+        "strategy=ddp",
+        "max_epochs=1",
+        "+limit_train_batches=1",
+        "optimizer.batch_size=8",
+        "knn_eval.enabled=false",
+        "checkpoint.enabled=false",
+        "data.num_workers=0",
+        "hydra/job_logging=default",
         cwd=tmp_path,
         timeout=300,
-        env={**os.environ, "WANDB_MODE": "disabled"},
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]

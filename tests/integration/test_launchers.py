@@ -1,23 +1,27 @@
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from solo_ext.cli import zoo_path
 from solo_ext.config import ConfigError
 from solo_ext.launch.checkpoints import build_backbone
 from solo_ext.launch.evaluate import knn_main, linear
 from solo_ext.launch.pretrain import pretrain
 from solo_ext.launch.results import read_results
 from tests.integration.helpers import (
+    MAIN_PRETRAIN,
+    ONE_CPU_DEVICE,
     SOLO_LEARN_SRC,
     TINY_VIT_DEPTH,
     TINY_VIT_HEADS,
     TINY_VIT_WIDTH,
+    assert_succeeded,
     digits_config,
+    run_python,
+    short_run,
+    solo_ext_command,
+    zoo_args,
 )
 
 
@@ -244,21 +248,11 @@ def test_knn_writes_a_results_file_and_never_replaces_one(m_mae_run, digits_dir,
 
 @pytest.mark.slow
 def test_cli_reports_a_config_error(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "solo_ext.cli",
-            "pretrain",
-            "--config-path",
-            str(zoo_path() / "pretrain" / "digits"),
-            "--config-name",
-            "m-mae",
-            "++method_kwargs.magma.weight=-1",
-            f"data.train_path={tmp_path}",
-        ],
-        capture_output=True,
-        text=True,
+    result = solo_ext_command(
+        "pretrain",
+        *zoo_args("m-mae"),
+        "++method_kwargs.magma.weight=-1",
+        f"data.train_path={tmp_path}",
         cwd=tmp_path,
     )
     assert result.returncode != 0
@@ -271,31 +265,15 @@ def test_cli_reports_a_config_error(tmp_path):
 )
 @pytest.mark.slow
 def test_solo_learns_main_pretrain_runs_a_two_crop_method(digits_dir, tmp_path):
-    script = Path(SOLO_LEARN_SRC) / "main_pretrain.py"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(script),
-            "--config-path",
-            str(zoo_path() / "pretrain" / "digits"),
-            "--config-name",
-            "m-simclr",
-            f"data.train_path={digits_dir}/train",
-            "data.val_path=null",
-            f"checkpoint.dir={tmp_path}/trained_models",
-            "max_epochs=1",
-            "+limit_train_batches=2",
-            "optimizer.batch_size=16",
-            "data.num_workers=0",
-            # solo-learn counts len(devices) and Lightning wants an int on CPU: the string "1" satisfies both
-            "devices='1'",
-            "knn_eval.enabled=false",
-        ],
-        capture_output=True,
-        text=True,
+    result = run_python(
+        MAIN_PRETRAIN,
+        *zoo_args("m-simclr"),
+        *short_run(digits_dir, tmp_path / "trained_models", val=False),
+        ONE_CPU_DEVICE,
+        "knn_eval.enabled=false",
         cwd=tmp_path,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert_succeeded(result)
     args = json.loads(
         next((tmp_path / "trained_models" / "m_simclr").rglob("args.json")).read_text()
     )

@@ -12,8 +12,6 @@ loss of that checkpoint's classifier on features of the right architecture, not 
 """
 
 import csv
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,11 +20,9 @@ import torch.nn.functional as F
 from solo.data.classification_dataloader import prepare_data
 from solo.methods.base import BaseMethod
 
-from solo_ext.cli import zoo_path
 from solo_ext.launch.pretrain import pretrain
-from tests.integration.helpers import SOLO_LEARN_SRC, digits_config
+from tests.integration.helpers import MAIN_LINEAR, assert_succeeded, digits_config, run_main_linear
 
-MAIN_LINEAR = Path(SOLO_LEARN_SRC) / "main_linear.py" if SOLO_LEARN_SRC else None
 pytestmark = pytest.mark.skipif(
     MAIN_LINEAR is None or not MAIN_LINEAR.is_file(),
     reason="no solo-learn source tree with main_linear.py: set SOLO_LEARN_SRC (or install solo-learn editable)",
@@ -61,42 +57,10 @@ def pretrained(digits_dir, tmp_path_factory):
     return run
 
 
-def run_main_linear(ckpt: Path, digits_dir, out: Path, *overrides) -> subprocess.CompletedProcess:
-    """main_linear.py for one training step and one validation batch, from our digits linear config."""
-    out.mkdir(parents=True, exist_ok=True)
-    return subprocess.run(
-        [
-            sys.executable,
-            str(MAIN_LINEAR),
-            "--config-path",
-            str(zoo_path() / "linear" / "digits"),
-            "--config-name",
-            "linear",
-            f"pretrained_feature_extractor='{ckpt}'",
-            f"data.train_path={digits_dir}/train",
-            f"data.val_path={digits_dir}/val",
-            f"checkpoint.dir={out}/trained_models",
-            "max_epochs=1",
-            "+limit_train_batches=1",
-            "+limit_val_batches=1",
-            f"optimizer.batch_size={BATCH}",
-            "data.num_workers=0",
-            "+num_sanity_val_steps=0",
-            "+enable_progress_bar=false",
-            # solo-learn counts len(devices) and Lightning wants an int on CPU: the string "1" satisfies both
-            "devices='1'",
-            *overrides,
-        ],
-        capture_output=True,
-        text=True,
-        cwd=out,
-    )
-
-
 def main_linear(ckpt: Path, digits_dir, out: Path, *overrides):
     """(main_linear.py's linear checkpoint, the val_loss it logged) after a successful run."""
     result = run_main_linear(ckpt, digits_dir, out, *overrides)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert_succeeded(result)
     (linear_ckpt,) = (out / "trained_models" / "linear").rglob("*.ckpt")
     (metrics,) = (out / "lightning_logs").rglob("metrics.csv")
     (val_loss,) = [

@@ -15,7 +15,6 @@ import torch
 from lightning.pytorch import Callback
 
 import solo_ext.launch.pretrain as pretrain_launcher
-from solo_ext.cli import zoo_path
 from solo_ext.config import ConfigError
 from solo_ext.launch.runs import (
     RunCheckpointer,
@@ -24,7 +23,7 @@ from solo_ext.launch.runs import (
     claim_run_folder,
     find_resumable,
 )
-from tests.integration.helpers import digits_config
+from tests.integration.helpers import digits_config, zoo_args
 
 SHORT = ["limit_train_batches=1", "data.val_path=null", "knn_eval.enabled=false"]
 
@@ -251,10 +250,7 @@ def test_ctrl_c_exits_130_and_says_how_to_resume(digits_dir, tmp_path):
         "-m",
         "solo_ext.cli",
         "pretrain",
-        "--config-path",
-        str(zoo_path() / "pretrain" / "digits"),
-        "--config-name",
-        "mae",
+        *zoo_args("mae"),
         f"data.train_path={digits_dir}/train",
         "data.val_path=null",
         "knn_eval.enabled=false",

@@ -9,7 +9,6 @@ solo-learn's own methods alone.
 import csv
 import json
 import shutil
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -17,14 +16,20 @@ from pathlib import Path
 import pytest
 import torch
 
-from solo_ext.cli import zoo_path
 from solo_ext.launch import solo_scripts
 from solo_ext.launch.evaluate import knn_main, linear
 from solo_ext.losses import build_critic, save_critic
-from tests.integration.helpers import SOLO_LEARN_SRC, digits_config
+from tests.integration.helpers import (
+    MAIN_PRETRAIN,
+    ONE_CPU_DEVICE,
+    assert_succeeded,
+    digits_config,
+    run_main_linear,
+    run_python,
+    short_run,
+    zoo_args,
+)
 
-MAIN_PRETRAIN = Path(SOLO_LEARN_SRC) / "main_pretrain.py" if SOLO_LEARN_SRC else None
-MAIN_LINEAR = Path(SOLO_LEARN_SRC) / "main_linear.py" if SOLO_LEARN_SRC else None
 needs_scripts = pytest.mark.skipif(
     MAIN_PRETRAIN is None or not MAIN_PRETRAIN.is_file(),
     reason="no solo-learn source tree with main_pretrain.py: set SOLO_LEARN_SRC (or install solo-learn editable)",
@@ -43,31 +48,10 @@ ZOO_NAMES = {
 MAE_FAMILY = {"m_mae", "u_mae", "mu_mae", "vicmae", "smae", "colormae"}
 
 
-def main_pretrain(
-    script: Path, config: str, digits_dir, out: Path, *extra
-) -> subprocess.CompletedProcess:
+def main_pretrain(script: Path, config: str, digits_dir, out: Path, *extra):
     """The user's command: the zoo config, plus the overrides that make it a two-step CPU run."""
-    return subprocess.run(
-        [
-            sys.executable,
-            str(script),
-            "--config-path",
-            str(zoo_path() / "pretrain" / "digits"),
-            "--config-name",
-            config,
-            f"data.train_path={digits_dir}/train",
-            f"data.val_path={digits_dir}/val",
-            "checkpoint.dir=trained_models",
-            "max_epochs=1",
-            "+limit_train_batches=2",
-            "optimizer.batch_size=16",
-            "data.num_workers=0",
-            "+enable_progress_bar=false",
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        cwd=out,
+    return run_python(
+        script, *zoo_args(config), *short_run(digits_dir, "trained_models"), *extra, cwd=out
     )
 
 
@@ -88,9 +72,7 @@ AT_224 = [
 ]
 
 
-def run_main_linear(
-    ckpt: Path, args: dict, method: str, digits_dir, out: Path
-) -> subprocess.CompletedProcess:
+def main_linear_on(ckpt: Path, args: dict, method: str, digits_dir, out: Path):
     backbone = args[
         "backbone"
     ]  # main_linear.py reads no args.json: the user passes the trained backbone
@@ -99,33 +81,7 @@ def run_main_linear(
     ]
     if method in MAE_FAMILY and backbone["name"] != "vit_lite":
         overrides.append("+pretrain_method=mae")  # MAE's 12-head ViT (docs/solo-learn-compat.md)
-    out.mkdir()
-    return subprocess.run(
-        [
-            sys.executable,
-            str(MAIN_LINEAR),
-            "--config-path",
-            str(zoo_path() / "linear" / "digits"),
-            "--config-name",
-            "linear",
-            f"pretrained_feature_extractor='{ckpt}'",
-            f"data.train_path={digits_dir}/train",
-            f"data.val_path={digits_dir}/val",
-            "checkpoint.dir=trained_models",
-            "max_epochs=1",
-            "+limit_train_batches=1",
-            "+limit_val_batches=1",
-            "optimizer.batch_size=16",
-            "data.num_workers=0",
-            "+num_sanity_val_steps=0",
-            "+enable_progress_bar=false",
-            "devices='1'",
-            *overrides,
-        ],
-        capture_output=True,
-        text=True,
-        cwd=out,
-    )
+    return run_main_linear(ckpt, digits_dir, out, *overrides)
 
 
 @needs_scripts
@@ -145,7 +101,7 @@ def test_every_method_trains_in_main_pretrain_and_its_checkpoint_evaluates(
     ):  # two augmentation pipelines, one crop each: both at 224 px
         extra.append("augmentations.1.crop_size=224")
     result = main_pretrain(MAIN_PRETRAIN, ZOO_NAMES[method], digits_dir, tmp_path, *AT_224, *extra)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert_succeeded(result)
     final = result.stdout.split("final validation: ")[
         1
     ]  # solo-learn's online linear and kNN both ran
@@ -186,8 +142,7 @@ def test_every_method_trains_in_main_pretrain_and_its_checkpoint_evaluates(
     )
     assert 0.0 <= float(trainer.callback_metrics["val_acc1"]) <= 100.0
 
-    evaluated = run_main_linear(ckpt, args, method, digits_dir, tmp_path / "main_linear")
-    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    assert_succeeded(main_linear_on(ckpt, args, method, digits_dir, tmp_path / "main_linear"))
     (linear_ckpt,) = (tmp_path / "main_linear" / "trained_models" / "linear").rglob("*.ckpt")
     pretrained = torch.load(ckpt, map_location="cpu")["state_dict"]
     probed = torch.load(linear_ckpt, map_location="cpu")["state_dict"]
@@ -234,9 +189,9 @@ def test_builtin_methods_run_solo_learns_own_way(script, digits_dir, tmp_path):
         tmp_path,
         "data.val_path=null",
         "knn_eval.enabled=false",
-        "devices='1'",
+        ONE_CPU_DEVICE,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert_succeeded(result)
     # solo-learn's own Checkpointer names the folder after Lightning's logger version, not a solo-ext run id
     (ckpt,) = (tmp_path / "trained_models" / "mae").glob("*/*.ckpt")
     assert not ckpt.parent.name.startswith("offline-")

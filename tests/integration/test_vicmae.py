@@ -1,6 +1,4 @@
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -11,12 +9,21 @@ from solo.args.pretrain import parse_cfg
 from solo.losses.simclr import simclr_loss_func
 from solo.methods import METHODS
 
-from solo_ext.cli import zoo_path
 from solo_ext.config import ConfigError
 from solo_ext.launch.pretrain import build_model, pretrain
 from solo_ext.losses.contrastive import MAX_LOGIT_SCALE
 from solo_ext.methods import ViCMAE
-from tests.integration.helpers import SOLO_LEARN_SRC, TINY_VIT_WIDTH, digits_config
+from tests.integration.helpers import (
+    MAIN_PRETRAIN,
+    ONE_CPU_DEVICE,
+    SOLO_LEARN_SRC,
+    TINY_VIT_WIDTH,
+    assert_succeeded,
+    digits_config,
+    run_python,
+    short_run,
+    zoo_args,
+)
 
 
 def model_for(name, digits_dir, tmp_path, *overrides):
@@ -179,31 +186,15 @@ def test_video_frame_pairs_through_the_launcher(tmp_path):
 @pytest.mark.parametrize("preset,loss", [("vicmae", "nt_xent"), ("vicmae-paper", "clip")])
 @pytest.mark.slow
 def test_solo_learns_main_pretrain_runs_vicmae(preset, loss, digits_dir, tmp_path):
-    from pathlib import Path
-
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(Path(SOLO_LEARN_SRC) / "main_pretrain.py"),
-            "--config-path",
-            str(zoo_path() / "pretrain" / "digits"),
-            "--config-name",
-            preset,
-            f"data.train_path={digits_dir}/train",
-            "data.val_path=null",
-            f"checkpoint.dir={tmp_path}/trained_models",
-            "max_epochs=1",
-            "+limit_train_batches=2",
-            "optimizer.batch_size=16",
-            "data.num_workers=0",
-            "devices='1'",
-            "knn_eval.enabled=false",
-        ],
-        capture_output=True,
-        text=True,
+    result = run_python(
+        MAIN_PRETRAIN,
+        *zoo_args(preset),
+        *short_run(digits_dir, tmp_path / "trained_models", val=False),
+        ONE_CPU_DEVICE,
+        "knn_eval.enabled=false",
         cwd=tmp_path,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert_succeeded(result)
     args = json.loads(next((tmp_path / "trained_models" / "vicmae").rglob("args.json")).read_text())
     assert args["method"] == "vicmae" and args["method_kwargs"]["vicmae"]["loss"] == loss
 
