@@ -252,7 +252,15 @@ class _Runner:
         """Prints the command (as bash's printf '%q ' did); runs it unless --dry-run, stops on a failure."""
         print("".join(bash_quoted(arg) + " " for arg in command), flush=True)
         if not self.sweep.dry_run:
-            status = subprocess.call(list(command))
+            process = subprocess.Popen(list(command))
+            while True:
+                try:
+                    status = process.wait()
+                    break
+                except (
+                    KeyboardInterrupt
+                ):  # Ctrl-C reached the command too: it stops as it does alone
+                    continue
             if status:
                 raise SweepError("", status=status)
 
