@@ -1,5 +1,7 @@
 """solo-ext's vit_lite: ViT-Lite 7/4 by default, reshaped through backbone.kwargs (the tests' tiny ViT)."""
 
+import json
+
 import pytest
 import torch
 
@@ -58,7 +60,8 @@ def test_tiny_vit_trains_and_its_checkpoint_records_the_shape(digits_dir, tmp_pa
     assert model.decoder.decoder_embed.out_features == 32
     assert trainer.callback_metrics["train_magma_loss"] > 0  # reference block 0, target block -1
     (args_json,) = (tmp_path / "trained_models").rglob("args.json")
-    assert '"depth": 2' in args_json.read_text()
+    recorded = json.loads(args_json.read_text())["backbone"]
+    assert recorded["name"] == "vit_lite" and recorded["kwargs"]["depth"] == TINY_VIT_DEPTH
 
 
 def test_bad_shape_from_the_yaml_stops_pretraining(digits_dir, tmp_path):
