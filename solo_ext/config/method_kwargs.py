@@ -18,8 +18,8 @@ from solo_ext.config.fields import (
     check_known_keys,
     setting,
 )
-from solo_ext.masking.colored_noise import COLORS
-from solo_ext.masking.colored_noise import MODES as COLOR_MODES
+from solo_ext.masking.choices import COLORS
+from solo_ext.masking.choices import MODES as COLOR_MODES
 
 __all__ = [
     "MAE_FIELDS",

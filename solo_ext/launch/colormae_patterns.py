@@ -16,7 +16,7 @@ from solo_ext.masking import (
     mask_from_scores,
     save_patterns,
 )
-from solo_ext.masking.colored_noise import COLORS
+from solo_ext.masking.choices import COLORS
 
 __all__ = ["main", "preview_image"]
 

@@ -27,6 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from solo_ext.masking.choices import COLORS, MODES
+
 __all__ = [
     "COLORS",
     "MODES",
@@ -37,8 +39,6 @@ __all__ = [
     "ColoredNoiseMasker",
 ]
 
-COLORS = ("red", "blue", "green", "purple")  # the paper's noise colours
-MODES = ("per_sample", "official")  # how a batch draws its patterns (see ColoredNoiseMasker)
 _CHUNK = 256  # patterns filtered at once: bounds the FFT's working memory
 
 

@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from solo_ext.config.method_kwargs import MagmaSettings
 from solo_ext.config.specs import HOSTS, SPECS, mae_family, method_order
-from solo_ext.masking.colored_noise import COLORS
+from solo_ext.masking.choices import COLORS
 
 __all__ = [
     "Cell",

@@ -170,3 +170,17 @@ def test_no_import_circles():
         if not all(m.startswith(loop[0]) or loop[0].startswith(m) for m in loop)
     ]
     assert loops == []
+
+
+def test_the_config_layer_and_sweep_listing_import_no_torch():
+    """`solo-ext sweep --dry-run`, `zoo` and the config checks read configs only: importing torch (2-4 s)
+    for them made every bash script's dry run slow."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, solo_ext.config, solo_ext.reporting.sweep, solo_ext.masking.choices; "
+        "print(sorted(m for m in ('torch', 'numpy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "torch" not in out.stdout, out.stdout
