@@ -255,14 +255,21 @@ def test_ctrl_c_exits_130_and_says_how_to_resume(digits_dir, tmp_path):
         "data.val_path=null",
         "knn_eval.enabled=false",
         "checkpoint.dir=trained_models",
-        "max_epochs=500",
+        "max_epochs=100000",  # never ends by itself: under load 500 one-step epochs could finish first
         "+limit_train_batches=1",
         "+enable_progress_bar=false",
         "data.num_workers=0",
         "optimizer.batch_size=16",
     ]
+    # Ctrl-C as in a terminal: a test run started in the background (nohup, `&` in a script, CI)
+    # inherits SIGINT ignored, and so would the child, which then trained on and exited 0
     process = subprocess.Popen(
-        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 600  # generous: on a loaded 2-core machine start-up alone took minutes
     while (
