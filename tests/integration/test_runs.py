@@ -255,7 +255,7 @@ def test_ctrl_c_exits_130_and_says_how_to_resume(digits_dir, tmp_path):
         "data.val_path=null",
         "knn_eval.enabled=false",
         "checkpoint.dir=trained_models",
-        "max_epochs=100000",  # never ends by itself: under load 500 one-step epochs could finish first
+        "max_epochs=100000",  # never ends by itself (500 one-step epochs ended in ~2 min)
         "+limit_train_batches=1",
         "+enable_progress_bar=false",
         "data.num_workers=0",
