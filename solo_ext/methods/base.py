@@ -107,9 +107,8 @@ class SoloExtMethod:
         """The method's checks of its parsed section against the rest of the config (none by default)."""
 
     def __init__(self, cfg):
-        super().__init__(
-            cfg
-        )  # solo-learn's BaseMethod.__init__ runs add_and_assert_specific_cfg(cfg)
+        # solo-learn's BaseMethod.__init__ runs add_and_assert_specific_cfg(cfg)
+        super().__init__(cfg)
         self.settings: Optional[Section] = _take_parsed(cfg)
         self.extra_optimizer_args = to_plain(self.extra_optimizer_args)
         self.lr_decay_steps = to_plain(self.lr_decay_steps)
