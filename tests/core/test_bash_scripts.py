@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from solo_ext.reporting.sweep import main as sweep_main
-
 SCRIPTS = Path(__file__).resolve().parents[2] / "bash_scripts"
 pytestmark = pytest.mark.skipif(
     shutil.which("solo-ext") is None or shutil.which("bash") is None,
@@ -394,10 +392,19 @@ def test_bad_launcher_stops_with_a_message(tmp_path, launcher, message):
         ("colormae_ablations.sh", ["--ablation", "mask_ratio"], "colormae-mask-ratio"),
     ],
 )
-def test_each_sweep_script_lists_its_experiment(tmp_path, capsys, name, args, experiment):
-    """The per-table scripts are `solo-ext sweep EXPERIMENT` with their flags, nothing of their own."""
+def test_each_sweep_script_lists_its_experiment(tmp_path, name, args, experiment):
+    """The per-table scripts are `solo-ext sweep EXPERIMENT` with their flags, nothing of their own. Both
+    listings come from the `solo-ext` on PATH, so they name the same zoo folder whether the package is
+    installed from a wheel (site-packages) or editable (this checkout)."""
     flags = ["--dataset", "digits", "--seeds", "5 6", "--gpus", "0,1", "--dry-run"]
     result = script(name, *args, *flags, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert sweep_main([experiment, *flags]) == 0
-    assert result.stdout == capsys.readouterr().out and result.stdout.count("solo-ext pretrain") > 8
+    direct = subprocess.run(
+        ["solo-ext", "sweep", experiment, *flags],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert direct.returncode == 0, direct.stderr
+    assert result.stdout == direct.stdout and result.stdout.count("solo-ext pretrain") > 8
