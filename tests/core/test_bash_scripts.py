@@ -170,7 +170,11 @@ def override_keys(argv):
             "reproduce_smae.sh",
             ["--tiny-imagenet-src", "/d/tin", "--cub-src", "/d/cub.tgz", "--mask-ratios", "0.5"],
         ),
-        ("reproduce_vicmae.sh", ["--datasets", "imagenet imagenet100 cifar100 digits"]),
+        pytest.param(
+            "reproduce_vicmae.sh",
+            ["--datasets", "imagenet imagenet100 cifar100 digits"],
+            marks=pytest.mark.slow,
+        ),
         pytest.param(
             "reproduce_colormae.sh",
             [
