@@ -17,7 +17,8 @@ settings are the methods' specs: MethodSpec.benchmarks; --list prints them).
 Each pair's verdict comes from benchmarks/verdict.py: INVALID when the A/A control is outside
 1 +- --aa-tolerance or the load average shows other work on the cores (the process then exits 1),
 else OK / WITHIN NOISE / BELOW against the target. Results go to a JSON file (--json) as well as
-the table; --compare BASELINE.json flags ratios that fell beyond --compare-tolerance (exit 3).
+the table; --compare BASELINE.json flags ratios that fell beyond --compare-tolerance (exit 3);
+--update BASELINE.json writes this run's valid pairs into it (e.g. to remeasure one pair quietly).
 See benchmarks/README.md.
 """
 
@@ -300,14 +301,37 @@ def write_json(path: Path, results: dict) -> None:
     os.replace(tmp, path)
 
 
-def read_baseline(parser, path: str) -> dict:
+def read_baseline(parser, path: str, option: str = "--compare") -> dict:
     try:
         baseline = json.loads(Path(path).read_text())
     except (OSError, ValueError) as error:
-        parser.error(f"--compare {path}: cannot read it as JSON ({error})")
+        parser.error(f"{option} {path}: cannot read it as JSON ({error})")
     if not isinstance(baseline, dict) or not {"settings", "pairs"} <= set(baseline):
-        parser.error(f"--compare {path}: not a throughput results file (no 'settings' and 'pairs')")
+        parser.error(f"{option} {path}: not a throughput results file (no 'settings' and 'pairs')")
     return baseline
+
+
+def update_baseline(path: Path, baseline: dict, results: dict) -> list:
+    """Replaces ``baseline``'s entries of the pairs ``results`` measured validly (an INVALID measurement
+    never replaces an entry) and adds those it lacks; each such entry records the machine state it was
+    measured in, the file lists the update and its validity is recomputed from all its pairs. Returns
+    the pairs written."""
+    machine = {key: results["machine"][key] for key in ("date", "git_commit")}
+    fresh = {
+        p["pair"]: {**p, "machine": {**machine, "load_before": p["load_before"]}}
+        for p in results["pairs"]
+        if p["valid"]
+    }
+    known = {p["pair"] for p in baseline["pairs"]}
+    pairs = [fresh.get(p["pair"], p) for p in baseline["pairs"]]
+    pairs += [p for name, p in fresh.items() if name not in known]
+    reasons = "; ".join(f"{p['pair']}: {p['verdict']}" for p in pairs if not p["valid"])
+    updates = baseline.get("updates", [])
+    if fresh:
+        updates = [*updates, {**machine, "command": results["command"], "pairs": list(fresh)}]
+    updated = dict(baseline, pairs=pairs, valid=not reasons, invalid_reason=reasons or None)
+    write_json(path, dict(updated, updates=updates))
+    return list(fresh)
 
 
 def print_comparison(results: dict, baseline: dict, path: str, tolerance: float) -> bool:
@@ -350,6 +374,14 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     parser.add_argument(
+        "--update",
+        default=None,
+        metavar="BASELINE",
+        help="after the run, replace the measured pairs in this results file (e.g. "
+        "benchmarks/baseline/throughput.json) with this run's valid measurements, keeping its other "
+        "pairs; it must have been measured with the same settings",
+    )
+    parser.add_argument(
         "--compare",
         default=None,
         metavar="BASELINE",
@@ -390,6 +422,9 @@ def main(argv=None) -> int:
             f"--json {args.json} exists; pass --overwrite to replace it, or name another file"
         )
     baseline = read_baseline(parser, args.compare) if args.compare else None
+    to_update = read_baseline(parser, args.update, "--update") if args.update else None
+    if args.update and Path(args.update).resolve() == json_path.resolve():
+        parser.error("--update names the --json file: the run's own results would replace it first")
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)  # solo-learn logs a backbone notice per model
     solo_ext.register()
@@ -435,6 +470,16 @@ def main(argv=None) -> int:
         invalid_reason=None,
         pairs=[],
     )
+    if to_update is not None:  # ratios measured with other settings are not comparable
+        differ = [
+            f"{key} {to_update['settings'].get(key)} there, {value} here"
+            for key, value in results["settings"].items()
+            if to_update["settings"].get(key) != value
+        ]
+        if differ:
+            parser.error(
+                f"--update {args.update}: measured with other settings ({'; '.join(differ)})"
+            )
     load_text = "unknown" if load_before is None else f"{load_before:.2f}"
     print(
         f"device: {name}; dataset settings: {args.dataset}; batch {batch}; "
@@ -476,6 +521,13 @@ def main(argv=None) -> int:
     results.update(complete=True, valid=not invalid, invalid_reason=reasons or None)
     write_json(json_path, results)
     print(f"results: {json_path}")
+    if to_update is not None:
+        written = update_baseline(Path(args.update), to_update, results)
+        kept = [p for p in args.pairs if p not in written]
+        print(
+            f"--update {args.update}: wrote {', '.join(written) or 'no pair'}"
+            + (f"; left {', '.join(kept)} as it was (INVALID here)" if kept else "")
+        )
     regressed = baseline is not None and print_comparison(
         results, baseline, args.compare, args.compare_tolerance
     )

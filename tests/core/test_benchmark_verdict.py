@@ -187,3 +187,38 @@ def test_compare_flags_a_regression_and_exits_non_zero(bench, tmp_path, capsys):
     with pytest.raises(SystemExit):
         bench("--json", tmp_path / "other.json", "--compare", tmp_path / "missing.json")
     assert "--compare" in capsys.readouterr().err
+
+
+def test_update_replaces_only_validly_measured_pairs(bench, tmp_path, capsys):
+    baseline = tmp_path / "baseline.json"
+    assert bench("--json", baseline, "--pairs", "m_mae", "m_vicreg", ratio=1.0, aa=0.8) == 1
+    before = json.loads(baseline.read_text())
+    assert before["valid"] is False and [p["valid"] for p in before["pairs"]] == [False, False]
+    # an INVALID measurement leaves the entry as it was
+    assert bench("--json", tmp_path / "a.json", "--update", baseline, ratio=0.5, aa=0.8) == 1
+    assert json.loads(baseline.read_text())["pairs"] == before["pairs"]
+    assert "left m_mae as it was (INVALID here)" in capsys.readouterr().out
+    # a valid one replaces m_mae's entry and keeps m_vicreg's; the file's validity follows its pairs
+    assert bench("--json", tmp_path / "b.json", "--update", baseline, ratio=0.97, aa=1.01) == 0
+    after = json.loads(baseline.read_text())
+    m_mae, m_vicreg = after["pairs"]
+    assert m_mae["ratio"] == 0.97 and m_mae["valid"] and m_mae["machine"]["load_before"] == 0.1
+    assert m_vicreg == before["pairs"][1]
+    assert after["valid"] is False and after["invalid_reason"].startswith("m_vicreg: INVALID")
+    assert [u["pairs"] for u in after["updates"]] == [["m_mae"]]
+    assert after["settings"] == before["settings"]
+    assert bench("--json", tmp_path / "c.json", "--pairs", "m_vicreg", "--update", baseline) == 0
+    assert json.loads(baseline.read_text())["valid"] is True
+
+
+def test_update_refuses_other_settings_and_its_own_json_file(bench, tmp_path, capsys):
+    baseline = tmp_path / "baseline.json"
+    assert bench("--json", baseline, ratio=1.0, aa=1.0) == 0
+    text = baseline.read_text()
+    for args in (["--batch", "64"], ["--json", baseline, "--overwrite"]):
+        with pytest.raises(SystemExit) as stop:
+            bench(*args, "--update", baseline)
+        assert stop.value.code == 2 and baseline.read_text() == text
+    err = capsys.readouterr().err
+    assert "measured with other settings (batch 32 there, 64 here)" in err
+    assert "--update names the --json file" in err
