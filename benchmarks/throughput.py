@@ -496,7 +496,9 @@ def main(argv=None) -> int:
         # the load read before the run is other work's alone only for the first pair; later pairs
         # are judged by the load read when their own timing ended
         load = load_reasons(load_before if i == 0 else None, r["load_after"], cores, threads)
-        verdict = judge(r["ratio"], r["target"], r["aa"], args.aa_tolerance, load)
+        verdict = judge(
+            r["ratio"], r["target"], r["aa"], args.aa_tolerance, load, tuple(r["ratio_ci95"])
+        )
         r.update(
             verdict=str(verdict),
             valid=verdict.valid,

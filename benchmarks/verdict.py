@@ -64,12 +64,15 @@ def judge(
     aa: float,
     aa_tolerance: float = AA_TOLERANCE,
     load: Sequence[str] = (),
+    ratio_interval: Optional[Tuple[float, float]] = None,
 ) -> Verdict:
     """The verdict on one pair.
 
     INVALID when ``|aa - 1| > aa_tolerance`` or ``load`` (from :func:`load_reasons`) names a reason;
     otherwise OK when ``ratio >= target``, WITHIN NOISE when the shortfall is no larger than the A/A
-    control's own distance from 1, else BELOW.
+    control's own distance from 1 or the ratio's interval (``ratio_interval``, e.g. its 95 % bootstrap
+    interval) reaches the target, else BELOW: a ratio is called below its target only when neither the
+    control nor the ratio's own spread can account for the shortfall.
     """
     reasons = []
     if not abs(aa - 1) <= aa_tolerance:  # written so that a NaN A/A is invalid too
@@ -79,7 +82,9 @@ def judge(
         return Verdict("INVALID", tuple(reasons))
     if ratio >= target:
         return Verdict("OK")
-    if ratio >= target - abs(aa - 1):
+    if ratio >= target - abs(aa - 1) or (
+        ratio_interval is not None and ratio_interval[1] >= target
+    ):
         return Verdict("WITHIN NOISE")
     return Verdict("BELOW")
 

@@ -17,6 +17,9 @@ def test_aa_inside_tolerance_and_ratio_at_target_is_ok():
 def test_shortfall_within_the_aa_noise_is_not_below():
     assert judge(0.99, 0.995, aa=0.99, aa_tolerance=0.05).status == "WITHIN NOISE"
     assert judge(0.97, 0.995, aa=0.99, aa_tolerance=0.05).status == "BELOW"
+    # the ratio's own interval: reaching the target it cannot be called below, short of it it can
+    assert judge(0.97, 0.995, aa=0.99, ratio_interval=(0.95, 0.996)).status == "WITHIN NOISE"
+    assert judge(0.97, 0.995, aa=0.99, ratio_interval=(0.95, 0.994)).status == "BELOW"
 
 
 def test_aa_outside_tolerance_is_invalid_never_below():
