@@ -77,6 +77,10 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", type=Path, help="the study's runs/ folder")
     args = parser.parse_args(argv)
+    if not args.runs.is_dir():
+        parser.error(
+            f"runs: {args.runs} is not a folder (give a study's runs/, e.g. fidelity/runs)"
+        )
     print("\n".join(summary(args.runs)))
 
 

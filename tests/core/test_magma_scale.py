@@ -3,7 +3,9 @@
 import csv
 import json
 
-from dev.magma_scale import run_scale, summary
+import pytest
+
+from dev.magma_scale import main, run_scale, summary
 
 COLUMNS = [
     "epoch",
@@ -61,3 +63,10 @@ def test_summary_averages_runs_and_gives_the_share_of_the_host_loss(tmp_path):
         "digits m-simclr (2 runs): MAGMA loss 0.300 before switch-on, 0.200 in the last epoch; "
         "weight 0.1; weighted term 0.75 % of the host loss (3.000)"
     )
+
+
+def test_a_missing_runs_folder_is_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([str(tmp_path / "nope")])
+    assert stop.value.code == 2
+    assert f"runs: {tmp_path / 'nope'} is not a folder" in capsys.readouterr().err
