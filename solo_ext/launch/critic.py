@@ -4,6 +4,8 @@ Paper settings (defaults): AdamW lr 1e-3, weight decay 0.15, betas (0.9, 0.999),
 warm-up epochs then cosine, 200 epochs, RandAugment(2, 9), dropout 0.5. Images are resized to --size and
 normalised with --mean/--std: use the statistics of the SMAE pretraining config, since the critic judges
 reconstructions in that normalised space. Writes a checkpoint with the final validation top-1.
+``--seed`` (default 0) seeds the weights, the shuffling and RandAugment: on CPU, the same command gives
+the same critic.
 
     solo-ext critic train --data DIR --out critic.pt --size 64 --mean 0.4802 0.4481 0.3975 --std 0.2770 0.2691 0.2821
 """
@@ -72,11 +74,13 @@ def train_critic(
     device=None,
     max_steps=None,
     overwrite=False,
+    seed=0,
 ) -> float:
     """Trains the critic and writes ``out``; returns the validation top-1 (%)."""
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"--out: {out} exists; pass --overwrite to replace it")
+    torch.manual_seed(seed)  # the weights, the loader's shuffle and its workers, RandAugment
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     train_loader, val_loader, num_classes = _loaders(
         Path(data), size, list(mean), list(std), batch, workers
@@ -143,6 +147,9 @@ def main(argv) -> None:
     train.add_argument("--warmup_epochs", type=int, default=10)
     train.add_argument("--workers", type=int, default=4)
     train.add_argument("--device", default=None)
+    train.add_argument(
+        "--seed", type=int, default=0, help="seeds weights, shuffling and RandAugment (default 0)"
+    )
     train.add_argument("--overwrite", action="store_true")
     args = vars(parser.parse_args(argv))
     args.pop("command")
